@@ -1,0 +1,130 @@
+"""HTTP to sellers' skill endpoints: one pooled httpx.AsyncClient for the whole process.
+
+This module only moves bytes and says what went wrong in transport terms; what a status or a
+failure means for the call (retry, breaker, error code) is decided by domain/proxy/targets.py.
+Redirects are never followed (a redirect could point the proxy at an internal host), proxies from
+the environment are ignored, and an answer is read only up to the configured size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import httpx
+
+FailureKind = Literal["connect", "timeout", "transport"]
+
+
+@dataclass(frozen=True)
+class HttpReply:
+    status: int
+    body: bytes
+    # Bytes received, including any beyond the size cap (which were not kept).
+    size: int
+    # True when the body was larger than the cap; `body` is then incomplete.
+    too_large: bool
+    retry_after: float | None
+
+
+class HttpFailure(Exception):
+    """No HTTP answer. `connect`: nothing was sent (refused, unresolvable, pool exhausted);
+    `timeout`: the deadline passed; `transport`: the exchange broke after the request may have
+    been sent."""
+
+    def __init__(self, kind: FailureKind, message: str) -> None:
+        super().__init__(message)
+        self.kind: FailureKind = kind
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None  # an HTTP date; rare from APIs, and a guess is worse than none
+    return seconds if seconds >= 0 else None
+
+
+class SellerHttp:
+    def __init__(self, *, max_response_bytes: int, max_connections: int = 512) -> None:
+        self._max = max_response_bytes
+        self._client = httpx.AsyncClient(
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=128),
+            follow_redirects=False,
+            trust_env=False,
+            # Every request carries its own timeout: what is left of the call's deadline.
+            timeout=None,  # noqa: S113
+            headers={"user-agent": "AgentOS-skill-proxy/1"},
+        )
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        body: bytes | None,
+        query: Sequence[tuple[str, str]],
+        headers: Mapping[str, str],
+        timeout: float,  # noqa: ASYNC109  (the caller's remaining deadline, also given to httpx)
+    ) -> HttpReply:
+        if timeout <= 0:
+            raise HttpFailure("timeout", "no time left before the deadline")
+        request = self._client.build_request(
+            method,
+            url,
+            params=list(query) or None,
+            content=body,
+            headers=dict(headers),
+            timeout=httpx.Timeout(timeout),
+        )
+        try:
+            # httpx's timeout bounds each phase (connect, each read); this bounds the whole exchange.
+            async with asyncio.timeout(timeout):
+                response = await self._client.send(request, stream=True)
+                try:
+                    chunks: list[bytes] = []
+                    size = 0
+                    too_large = False
+                    async for chunk in response.aiter_raw():
+                        size += len(chunk)
+                        if size > self._max:
+                            too_large = True
+                            break
+                        chunks.append(chunk)
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            raise HttpFailure("timeout", f"no answer within {timeout:.3f} s") from None
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
+            raise HttpFailure("connect", f"cannot connect: {error or type(error).__name__}") from None
+        except httpx.TimeoutException:
+            raise HttpFailure("timeout", f"no answer within {timeout:.3f} s") from None
+        except httpx.HTTPError as error:
+            raise HttpFailure("transport", f"{type(error).__name__}: {error}") from None
+        return HttpReply(
+            response.status_code,
+            b"".join(chunks),
+            size,
+            too_large,
+            _retry_after(response.headers.get("retry-after")),
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+async def resolve_addresses(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """Every address `host` resolves to (an IP literal resolves to itself)."""
+    try:
+        return [ipaddress.ip_address(host.strip("[]"))]
+    except ValueError:
+        pass
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [ipaddress.ip_address(info[4][0]) for info in infos]

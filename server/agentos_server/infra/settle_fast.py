@@ -1,0 +1,368 @@
+"""A proxied call's settlement in one trip to the database: the skill proxy's hot path.
+
+The general path (domain/proxy/service.py, `_settle`) is a SQLAlchemy transaction of seven to ten
+statements: the idempotency claim, the licence unit or the ledger payment (budgets, each balance,
+the transaction, its entries), the usage record. Through the async session each statement costs
+about a millisecond of the server's time — on SQLite every cursor, execute, fetch and close crosses
+to aiosqlite's thread and back. This module writes the same rows in one go:
+
+- SQLite: one call to a thread of its own holding a plain sqlite3 connection: BEGIN IMMEDIATE, the
+  statements, COMMIT. SQLite serialises it with every other writer of the file.
+- PostgreSQL: one autocommitted statement of chained CTEs, each step running only if the one before
+  it produced a row (as infra/ledger_pg.py does for a plain payment), ending with a division by the
+  number of usage records written, so that a step that found nothing to do fails the statement and
+  PostgreSQL undoes all of it.
+
+Either way the answer is True (everything was written) or False (nothing was): the key was used
+before, a budget applies, an account does not exist yet, a balance would leave its bounds, the
+licence has no unit left. The caller then runs the general path, which handles every case and says
+precisely what went wrong. What succeeds here writes exactly the rows the general path writes
+(tests/test_proxy_settle.py compares them).
+"""
+
+# ruff: noqa: S608  (statements are assembled from fixed text and placeholders only)
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+import psycopg
+from psycopg.pq import TransactionStatus
+from psycopg.types.json import Jsonb
+from sqlalchemy import Table
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.engine import make_url
+
+from agentos_server.infra.db import Database
+from agentos_server.infra.ledger_pg import BalanceChange, Claim, EntryRow
+from agentos_server.infra.sql import table_of
+from agentos_server.infra.tables.marketplace import LicenseRow
+from agentos_server.infra.tables.payment import IdempotencyKeyRow, LedgerTransactionRow
+from agentos_server.infra.tables.proxy import UsageRecordRow
+
+_USAGE = table_of(UsageRecordRow)
+_TRANSACTIONS = table_of(LedgerTransactionRow)
+_CLAIMS = table_of(IdempotencyKeyRow)
+_LICENSES = table_of(LicenseRow)
+_EXHAUSTED = "exhausted"
+_ACTIVE = "active"
+
+
+@dataclass(frozen=True)
+class FastSettlement:
+    now: datetime
+    # The ExecuteSkill idempotency key, when the call carried one.
+    claim: Claim | None
+    # Set for a payment: nothing is written when a budget of this agent and asset applies (agent-wide
+    # or one of the scopes); the general path counts the charge against it.
+    budget_agent: str | None
+    budget_asset: str
+    budget_scopes: tuple[str, ...]
+    # The payment (domain/ledger.plan_payment), in lock order; empty when nothing is charged.
+    changes: Sequence[BalanceChange]
+    transaction: Mapping[str, Any] | None
+    entries: Sequence[EntryRow]
+    # The licence to take one prepaid unit or trial run from.
+    license_unit: str | None
+    # The usage_records row, created_at included.
+    usage: Mapping[str, Any]
+
+
+class FastSettler(Protocol):
+    # Settlements written so far (for metrics and tests).
+    written: int
+
+    async def settle(self, write: FastSettlement) -> bool:
+        """True when everything was written; False when nothing was."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+def fast_settler(db: Database) -> FastSettler:
+    return SqliteSettler(db) if db.is_sqlite else PgSettler(db)
+
+
+# --- SQLite -----------------------------------------------------------------------------------------
+
+
+def _bind(table: Table, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The values as SQLAlchemy would bind them on SQLite (UTC text times, JSON text, 0/1)."""
+    dialect = _SQLITE
+    bound = {}
+    for name, value in values.items():
+        processor = table.c[name].type._cached_bind_processor(dialect)
+        bound[name] = processor(value) if processor is not None else value
+    return bound
+
+
+_SQLITE = sqlite_dialect.dialect()
+
+
+def _insert_sql(table: Table, columns: Sequence[str]) -> str:
+    return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
+
+
+class SqliteSettler:
+    def __init__(self, db: Database) -> None:
+        self._path = make_url(db.url).database or ""
+        # One thread, one connection: the settlement crosses threads once instead of per statement.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agentos-settle")
+        self._connection: sqlite3.Connection | None = None
+        self.written = 0
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._connection is None:
+            connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            connection.execute("PRAGMA foreign_keys=ON")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute("PRAGMA busy_timeout=30000")
+            self._connection = connection
+        return self._connection
+
+    async def settle(self, write: FastSettlement) -> bool:
+        done = await asyncio.get_running_loop().run_in_executor(self._executor, self._settle, write)
+        self.written += done
+        return done
+
+    def _settle(self, write: FastSettlement) -> bool:
+        connection = self._connect()
+        cursor = connection.cursor()
+        now = _bind(_TRANSACTIONS, {"created_at": write.now})["created_at"]
+        cursor.execute("BEGIN IMMEDIATE")
+        try:
+            if not self._steps(cursor, write, now):
+                cursor.execute("ROLLBACK")
+                return False
+            cursor.execute("COMMIT")
+            return True
+        except BaseException:
+            cursor.execute("ROLLBACK")
+            raise
+
+    def _steps(self, cursor: sqlite3.Cursor, write: FastSettlement, now: str) -> bool:
+        if write.claim is not None:
+            claim = write.claim
+            values = _bind(
+                _CLAIMS,
+                {
+                    "caller": claim.caller,
+                    "operation": claim.operation,
+                    "key": claim.key,
+                    "fingerprint": claim.fingerprint,
+                    "result": claim.result,
+                    "created_at": write.now,
+                },
+            )
+            cursor.execute(_insert_sql(_CLAIMS, list(values)) + " ON CONFLICT DO NOTHING", values)
+            if cursor.rowcount != 1:
+                return False
+        if write.budget_agent is not None:
+            scopes = ("", *write.budget_scopes)
+            marks = ", ".join("?" * len(scopes))
+            found = cursor.execute(
+                f"SELECT 1 FROM budgets WHERE agent_id = ? AND asset = ? AND scope IN ({marks}) LIMIT 1",
+                (write.budget_agent, write.budget_asset, *scopes),
+            ).fetchone()
+            if found is not None:
+                return False
+        for change in write.changes:
+            cursor.execute(
+                "UPDATE ledger_accounts SET balance = balance + ?, updated_at = ? "
+                "WHERE name = ? AND balance >= ? AND balance <= ?",
+                (change.delta, now, change.account, change.low, change.high),
+            )
+            if cursor.rowcount != 1:
+                return False
+        if write.transaction is not None:
+            values = _bind(_TRANSACTIONS, {**write.transaction, "reverses": None, "created_at": write.now})
+            cursor.execute(_insert_sql(_TRANSACTIONS, list(values)), values)
+            cursor.executemany(
+                "INSERT INTO ledger_entries (transaction_id, account, agent_id, asset, amount) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(write.transaction["id"], e.account, e.agent_id, e.asset, e.amount) for e in write.entries],
+            )
+        if write.license_unit is not None:
+            cursor.execute(
+                "UPDATE licenses SET usage_count = usage_count + 1, "
+                "state = CASE WHEN usage_count + 1 >= usage_limit THEN ? ELSE state END, "
+                "ended_at = CASE WHEN usage_count + 1 >= usage_limit THEN ? ELSE ended_at END, "
+                "updated_at = ? "
+                "WHERE id = ? AND state = ? AND usage_limit IS NOT NULL AND usage_count < usage_limit "
+                "AND (expires_at IS NULL OR expires_at > ?)",
+                (_EXHAUSTED, now, now, write.license_unit, _ACTIVE, now),
+            )
+            if cursor.rowcount != 1:
+                return False
+        values = _bind(_USAGE, write.usage)
+        cursor.execute(_insert_sql(_USAGE, list(values)), values)
+        return True
+
+    async def close(self) -> None:
+        def shut() -> None:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+        await asyncio.get_running_loop().run_in_executor(self._executor, shut)
+        self._executor.shutdown(wait=True)
+
+
+# --- PostgreSQL -----------------------------------------------------------------------------------------
+
+
+class PgSettler:
+    def __init__(self, db: Database, size: int = 8) -> None:
+        self._conninfo = make_url(db.url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self._size = size
+        self._idle: list[psycopg.AsyncConnection[Any]] = []
+        self._count = 0
+        self._released: asyncio.Condition | None = None
+        self._sql: dict[tuple[bool, int, int, int, bool], str] = {}
+        self.written = 0
+
+    async def _acquire(self) -> psycopg.AsyncConnection[Any]:
+        if self._released is None:
+            self._released = asyncio.Condition()
+        async with self._released:
+            while not self._idle and self._count >= self._size:
+                await self._released.wait()
+            if self._idle:
+                return self._idle.pop()
+            self._count += 1
+        try:
+            return await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+        except BaseException:
+            async with self._released:
+                self._count -= 1
+                self._released.notify()
+            raise
+
+    async def _release(self, connection: psycopg.AsyncConnection[Any]) -> None:
+        assert self._released is not None
+        async with self._released:
+            if connection.closed or connection.info.transaction_status != TransactionStatus.IDLE:
+                self._count -= 1
+                await connection.close()
+            else:
+                self._idle.append(connection)
+            self._released.notify()
+
+    async def close(self) -> None:
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            await connection.close()
+
+    def _statement(self, claim: bool, scopes: int, changes: int, entries: int, unit: bool) -> str:
+        shape = (claim, scopes, changes, entries, unit)
+        cached = self._sql.get(shape)
+        if cached is not None:
+            return cached
+        parts = []
+        gate = []
+        if claim:
+            parts.append(
+                "claim AS (INSERT INTO idempotency_keys (caller, operation, key, fingerprint, result, "
+                "created_at) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1)"
+            )
+            gate.append("EXISTS (SELECT 1 FROM claim)")
+        if scopes >= 0:
+            marks = ", ".join(["%s"] * (scopes + 1))
+            gate.append(
+                "NOT EXISTS (SELECT 1 FROM budgets WHERE agent_id = %s AND asset = %s "
+                f"AND scope IN ({marks}))"
+            )
+        parts.append("go AS (SELECT 1 AS one" + (" WHERE " + " AND ".join(gate) if gate else "") + ")")
+        previous = "go"
+        for index in range(changes):
+            parts.append(
+                f"a{index} AS (UPDATE ledger_accounts SET balance = balance + %s::bigint, updated_at = %s "
+                "WHERE name = %s AND balance >= %s::bigint AND balance <= %s::bigint "
+                f"AND EXISTS (SELECT 1 FROM {previous}) RETURNING 1)"
+            )
+            previous = f"a{index}"
+        if changes:
+            parts.append(
+                "tx AS (INSERT INTO ledger_transactions "
+                "(id, kind, initiator, memo, idempotency_key, reference, reverses, created_at) "
+                "SELECT %s, %s, %s, %s, %s, %s, NULL, %s "
+                f"WHERE EXISTS (SELECT 1 FROM {previous}) RETURNING 1)"
+            )
+            values = ", ".join(["(%s, %s, %s, %s::bigint)"] * entries)
+            parts.append(
+                "en AS (INSERT INTO ledger_entries (transaction_id, account, agent_id, asset, amount) "
+                f"SELECT %s, v.account, v.agent_id, v.asset, v.amount FROM (VALUES {values}) "
+                "AS v(account, agent_id, asset, amount) WHERE EXISTS (SELECT 1 FROM tx) RETURNING 1)"
+            )
+            previous = "tx"
+        if unit:
+            parts.append(
+                "lic AS (UPDATE licenses SET usage_count = usage_count + 1, "
+                "state = CASE WHEN usage_count + 1 >= usage_limit THEN %s ELSE state END, "
+                "ended_at = CASE WHEN usage_count + 1 >= usage_limit THEN %s ELSE ended_at END, "
+                "updated_at = %s WHERE id = %s AND state = %s AND usage_limit IS NOT NULL "
+                "AND usage_count < usage_limit AND (expires_at IS NULL OR expires_at > %s) "
+                f"AND EXISTS (SELECT 1 FROM {previous}) RETURNING 1)"
+            )
+            previous = "lic"
+        columns = [c.name for c in _USAGE.columns]
+        parts.append(
+            f"ur AS (INSERT INTO usage_records ({', '.join(columns)}) "
+            f"SELECT {', '.join(['%s'] * len(columns))} WHERE EXISTS (SELECT 1 FROM {previous}) RETURNING 1)"
+        )
+        sql = "WITH " + ",\n".join(parts) + "\nSELECT 1 / (SELECT count(*) FROM ur)"
+        self._sql[shape] = sql
+        return sql
+
+    async def settle(self, write: FastSettlement) -> bool:
+        now = write.now
+        params: list[Any] = []
+        claim = write.claim
+        if claim is not None:
+            params += [claim.caller, claim.operation, claim.key, claim.fingerprint, claim.result, now]
+        if write.budget_agent is not None:
+            params += [write.budget_agent, write.budget_asset, "", *write.budget_scopes]
+        for change in write.changes:
+            params += [change.delta, now, change.account, change.low, change.high]
+        transaction = write.transaction
+        if write.changes:
+            assert transaction is not None
+            params += [
+                transaction["id"],
+                transaction["kind"],
+                transaction["initiator"],
+                transaction["memo"],
+                transaction["idempotency_key"],
+                transaction["reference"],
+                now,
+                transaction["id"],
+            ]
+            for entry in write.entries:
+                params += [entry.account, entry.agent_id, entry.asset, entry.amount]
+        if write.license_unit is not None:
+            params += [_EXHAUSTED, now, now, write.license_unit, _ACTIVE, now]
+        for column in _USAGE.columns:
+            value = write.usage[column.name]
+            params.append(Jsonb(value) if column.name == "result" and value is not None else value)
+        sql = self._statement(
+            claim is not None,
+            len(write.budget_scopes) if write.budget_agent is not None else -1,
+            len(write.changes),
+            len(write.entries),
+            write.license_unit is not None,
+        )
+        connection = await self._acquire()
+        try:
+            await connection.execute(sql, params)
+        except (psycopg.errors.DivisionByZero, psycopg.errors.DeadlockDetected):
+            return False
+        finally:
+            await self._release(connection)
+        self.written += 1
+        return True
