@@ -192,25 +192,7 @@ class CallPipeline(_Interceptor):
             inner_uu = handler.unary_unary
 
             async def unary_unary(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-                started = time.perf_counter()
-                code = "OK"
-                reset = None
-                try:
-                    reset = current_caller.set(await self._enter(policy, context))
-                    return await inner_uu(request, context)
-                except asyncio.CancelledError:
-                    code = "CANCELLED"
-                    raise
-                except grpc.aio.AbortError:
-                    code = _code_name(context)
-                    raise
-                except BaseException as error:
-                    code = error.code.value if isinstance(error, DomainError) else "INTERNAL"
-                    await self._fail(policy, context, error)
-                finally:
-                    if reset is not None:
-                        current_caller.reset(reset)
-                    self._finish(policy, code, started)
+                return await self._single(policy, context, lambda: inner_uu(request, context))
 
             return grpc.unary_unary_rpc_method_handler(
                 unary_unary,
@@ -253,31 +235,39 @@ class CallPipeline(_Interceptor):
         async def stream_unary(
             requests: AsyncIterator[Any], context: grpc.aio.ServicerContext[Any, Any]
         ) -> Any:
-            started = time.perf_counter()
-            code = "OK"
-            reset = None
-            try:
-                reset = current_caller.set(await self._enter(policy, context))
-                return await inner_su(requests, context)
-            except asyncio.CancelledError:
-                code = "CANCELLED"
-                raise
-            except grpc.aio.AbortError:
-                code = _code_name(context)
-                raise
-            except BaseException as error:
-                code = error.code.value if isinstance(error, DomainError) else "INTERNAL"
-                await self._fail(policy, context, error)
-            finally:
-                if reset is not None:
-                    current_caller.reset(reset)
-                self._finish(policy, code, started)
+            return await self._single(policy, context, lambda: inner_su(requests, context))
 
         return grpc.stream_unary_rpc_method_handler(
             stream_unary,
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
+
+    async def _single(
+        self,
+        policy: MethodPolicy,
+        context: grpc.aio.ServicerContext[Any, Any],
+        answer: Callable[[], Awaitable[Any]],
+    ) -> Any:
+        started = time.perf_counter()
+        code = "OK"
+        reset = None
+        try:
+            reset = current_caller.set(await self._enter(policy, context))
+            return await answer()
+        except asyncio.CancelledError:
+            code = "CANCELLED"
+            raise
+        except grpc.aio.AbortError:
+            code = _code_name(context)
+            raise
+        except BaseException as error:
+            code = error.code.value if isinstance(error, DomainError) else "INTERNAL"
+            await self._fail(policy, context, error)
+        finally:
+            if reset is not None:
+                current_caller.reset(reset)
+            self._finish(policy, code, started)
 
     async def _stream(
         self,

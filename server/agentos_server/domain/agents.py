@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from agentos_server.domain import apikeys
@@ -23,7 +22,7 @@ from agentos_server.domain.errors import (
 )
 from agentos_server.domain.etags import check_etag, etag_for
 from agentos_server.domain.ids import parse_name, validate_user_id
-from agentos_server.domain.pagination import PageTokens, fingerprint, page_size
+from agentos_server.domain.pagination import PageTokens, fingerprint, newest_first, page_of, page_size
 from agentos_server.domain.search import index_agent
 from agentos_server.domain.validation import (
     check_display_name,
@@ -202,25 +201,10 @@ class AgentRegistry:
         query = select(AgentRow).where(AgentRow.state == ACTIVE)
         if organization:
             query = query.where(AgentRow.organization == organization)
-        if cursor is not None:
-            after_time = datetime.fromisoformat(str(cursor["t"]))
-            after_id = str(cursor["id"])
-            query = query.where(
-                or_(
-                    AgentRow.created_at < after_time,
-                    and_(AgentRow.created_at == after_time, AgentRow.id < after_id),
-                )
-            )
-        query = query.order_by(AgentRow.created_at.desc(), AgentRow.id.desc()).limit(limit + 1)
+        query = newest_first(query, AgentRow, cursor, limit)
         async with self._db.snapshot() as session:
             rows = list((await session.scalars(query)).all())
-        next_token = ""
-        if len(rows) > limit:
-            rows = rows[:limit]
-            last = rows[-1]
-            next_token = self._tokens.encode(
-                "agents", {"t": last.created_at.isoformat(), "id": last.id}, binding
-            )
+        rows, next_token = page_of(rows, limit, self._tokens, "agents", binding)
         return rows, next_token
 
     async def update(

@@ -61,7 +61,7 @@ from agentos_server.domain.listings import (
     check_version,
     require_active,
 )
-from agentos_server.domain.pagination import PageTokens, fingerprint, page_size
+from agentos_server.domain.pagination import PageTokens, fingerprint, newest_first, page_of, page_size
 from agentos_server.domain.pricing import Money, Pricing, PricingDraft, PricingModel, check_pricing
 from agentos_server.domain.reputation import listing_changed
 from agentos_server.domain.search import index_daemon
@@ -435,25 +435,10 @@ class DaemonRegistry:
                 DaemonRow.state == ListingState.ACTIVE.value,
                 exists().where(AgentRow.id == DaemonRow.owner_id, AgentRow.state == "active"),
             )
-        if cursor is not None:
-            after_time = datetime.fromisoformat(str(cursor["t"]))
-            after_id = str(cursor["id"])
-            query = query.where(
-                or_(
-                    DaemonRow.created_at < after_time,
-                    and_(DaemonRow.created_at == after_time, DaemonRow.id < after_id),
-                )
-            )
-        query = query.order_by(DaemonRow.created_at.desc(), DaemonRow.id.desc()).limit(limit + 1)
+        query = newest_first(query, DaemonRow, cursor, limit)
         async with self._db.snapshot() as session:
             rows = list((await session.scalars(query)).all())
-        next_token = ""
-        if len(rows) > limit:
-            rows = rows[:limit]
-            last = rows[-1]
-            next_token = self._tokens.encode(
-                "daemons", {"t": last.created_at.isoformat(), "id": last.id}, binding
-            )
+        rows, next_token = page_of(rows, limit, self._tokens, "daemons", binding)
         return rows, next_token
 
     async def list_versions(

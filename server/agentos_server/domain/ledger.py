@@ -119,7 +119,8 @@ from agentos_server.domain.errors import (
 from agentos_server.domain.ids import new_id
 from agentos_server.domain.money import CREDIT, MAX_AMOUNT, MAX_BALANCE, AssetCatalog, Money, fee_for
 from agentos_server.infra.db import Database
-from agentos_server.infra.ledger_pg import BalanceChange, Claim, EntryRow, PgPoster
+from agentos_server.infra.ledger_pg import PgPoster
+from agentos_server.infra.pg_hot import BalanceChange, Claim, EntryRow
 from agentos_server.infra.sql import insert_ignoring_conflicts, is_retryable, table_of
 from agentos_server.infra.tables.payment import (
     UNBOUNDED_KINDS,

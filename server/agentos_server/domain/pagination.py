@@ -13,9 +13,12 @@ import binascii
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy import Select, and_, or_
 
 from agentos_server.domain.errors import InvalidArgument
 
@@ -78,6 +81,38 @@ class PageTokens:
         if not isinstance(cursor, dict):
             raise invalid
         return cursor
+
+
+class _Dated(Protocol):
+    id: str
+    created_at: datetime
+
+
+RowT = TypeVar("RowT", bound=_Dated)
+SelectT = TypeVar("SelectT", bound=Select[Any])
+
+
+def newest_first(query: SelectT, model: Any, cursor: Mapping[str, Any] | None, limit: int) -> SelectT:
+    """`query` ordered newest first by (created_at, id), resumed after `cursor`, with one row more
+    than a page so that page_of can tell whether another page follows."""
+    if cursor is not None:
+        after_time = datetime.fromisoformat(str(cursor["t"]))
+        after_id = str(cursor["id"])
+        query = query.where(
+            or_(model.created_at < after_time, and_(model.created_at == after_time, model.id < after_id))
+        )
+    return query.order_by(model.created_at.desc(), model.id.desc()).limit(limit + 1)
+
+
+def page_of(
+    rows: Sequence[RowT], limit: int, tokens: PageTokens, listing: str, binding: str
+) -> tuple[list[RowT], str]:
+    """The page of rows a newest_first query returned, and the token of the page after it."""
+    if len(rows) <= limit:
+        return list(rows), ""
+    page = list(rows[:limit])
+    last = page[-1]
+    return page, tokens.encode(listing, {"t": last.created_at.isoformat(), "id": last.id}, binding)
 
 
 def _b64(data: bytes) -> str:

@@ -81,7 +81,7 @@ from agentos_server.domain.tiers import TierTable
 from agentos_server.domain.validation import check_text
 from agentos_server.domain.wallets import ChainFamily, check_wallet
 from agentos_server.infra.db import Database
-from agentos_server.infra.ledger_pg import Claim
+from agentos_server.infra.pg_hot import Claim
 from agentos_server.infra.ratelimit import Limiter, MemoryLimiter, RedisLimiter
 from agentos_server.infra.redis import RedisKeys, close_redis, create_redis
 from agentos_server.infra.sql import table_of

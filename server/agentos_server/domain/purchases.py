@@ -106,8 +106,8 @@ from agentos_server.domain.pricing import BillingInterval, LicenseType, PricingM
 from agentos_server.domain.reputation import BOOST_SQL, SCORE_SQL, ListingStats, Reputation
 from agentos_server.domain.validation import check_text
 from agentos_server.infra.db import Database
-from agentos_server.infra.ledger_pg import Claim
 from agentos_server.infra.marketplace_pg import HotPurchase, PurchasePoster
+from agentos_server.infra.pg_hot import Claim
 from agentos_server.infra.sql import table_of
 from agentos_server.infra.tables.marketplace import PurchaseRow
 

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,7 +47,7 @@ from agentos_server.domain.listings import (
     require_active,
 )
 from agentos_server.domain.openapi import OpenApiDocument, parse_operations, validate_openapi
-from agentos_server.domain.pagination import PageTokens, fingerprint, page_size
+from agentos_server.domain.pagination import PageTokens, fingerprint, newest_first, page_of, page_size
 from agentos_server.domain.pricing import PricingDraft, check_pricing
 from agentos_server.domain.reputation import listing_changed
 from agentos_server.domain.search import index_skill
@@ -326,25 +326,10 @@ class SkillRegistry:
                 SkillRow.state == ListingState.ACTIVE.value,
                 exists().where(AgentRow.id == SkillRow.owner_id, AgentRow.state == "active"),
             )
-        if cursor is not None:
-            after_time = datetime.fromisoformat(str(cursor["t"]))
-            after_id = str(cursor["id"])
-            query = query.where(
-                or_(
-                    SkillRow.created_at < after_time,
-                    and_(SkillRow.created_at == after_time, SkillRow.id < after_id),
-                )
-            )
-        query = query.order_by(SkillRow.created_at.desc(), SkillRow.id.desc()).limit(limit + 1)
+        query = newest_first(query, SkillRow, cursor, limit)
         async with self._db.snapshot() as session:
             rows = list((await session.scalars(query)).all())
-        next_token = ""
-        if len(rows) > limit:
-            rows = rows[:limit]
-            last = rows[-1]
-            next_token = self._tokens.encode(
-                "skills", {"t": last.created_at.isoformat(), "id": last.id}, binding
-            )
+        rows, next_token = page_of(rows, limit, self._tokens, "skills", binding)
         return rows, next_token
 
     async def list_versions(

@@ -40,7 +40,6 @@ way.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,12 +47,23 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-from psycopg.pq import TransactionStatus
 from psycopg.types.json import Jsonb
-from sqlalchemy.engine import make_url
 
 from agentos_server.infra.db import Database
-from agentos_server.infra.ledger_pg import BalanceChange, Claim, EntryRow
+from agentos_server.infra.pg_hot import (
+    ABANDONED,
+    CLAIM_STEP,
+    BalanceChange,
+    Claim,
+    EntryRow,
+    HotConnections,
+    balance_params,
+    balance_steps,
+    budget_params,
+    claim_params,
+    gate_step,
+    no_budget_condition,
+)
 
 _LISTING_TABLES = frozenset({"skills", "daemons"})
 
@@ -93,47 +103,20 @@ def _jsonb(value: object) -> Jsonb:
 
 
 class PurchasePoster:
-    """Sends hot-path purchases on a few autocommit connections of its own (at most `size`)."""
+    """Sends hot-path purchases on connections of its own (infra/pg_hot.py)."""
 
     def __init__(self, db: Database, *, score_sql: str, boost_sql: str, size: int = 8) -> None:
-        self._url = make_url(db.url).set(drivername="postgresql").render_as_string(hide_password=False)
+        # Every step of the statement is a lookup by key whatever the values: planning it again
+        # for each purchase (PostgreSQL's custom plans) would only cost time.
+        self._connections = HotConnections(db, size=size, setup=["SET plan_cache_mode = force_generic_plan"])
         # SQL expressions of the reputation formula over the reputations row ("reputations.x"),
         # and of the search boost over a score ("{score}").
         self._score_sql = score_sql
         self._boost_sql = boost_sql
-        self._slots = asyncio.Semaphore(size)
-        self._idle: list[psycopg.AsyncConnection[Any]] = []
         self._sql: dict[tuple[Any, ...], str] = {}
 
-    async def _acquire(self) -> psycopg.AsyncConnection[Any]:
-        await self._slots.acquire()
-        try:
-            while self._idle:
-                connection = self._idle.pop()
-                if not connection.closed:
-                    return connection
-            connection = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
-            # Every step of the statement is a lookup by key whatever the values: planning it
-            # again for each purchase (PostgreSQL's custom plans) would only cost time.
-            await connection.execute("SET plan_cache_mode = force_generic_plan")
-            return connection
-        except BaseException:
-            self._slots.release()
-            raise
-
-    async def _release(self, connection: psycopg.AsyncConnection[Any]) -> None:
-        try:
-            if connection.closed or connection.info.transaction_status != TransactionStatus.IDLE:
-                await connection.close()
-            else:
-                self._idle.append(connection)
-        finally:
-            self._slots.release()
-
     async def close(self) -> None:
-        idle, self._idle = self._idle, []
-        for connection in idle:
-            await connection.close()
+        await self._connections.close()
 
     def _statement(self, purchase: HotPurchase) -> str:
         # Rows travel as one jsonb parameter each (jsonb_populate_record fills every column of the
@@ -148,9 +131,7 @@ class PurchasePoster:
         table = purchase.listing_table
         public = " AND visibility = 'public'" if table == "daemons" else ""
         parts = [
-            "claim AS (INSERT INTO idempotency_keys "
-            "(caller, operation, key, fingerprint, result, created_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1)",
+            CLAIM_STEP,
             "lic AS (INSERT INTO licenses SELECT r.* FROM jsonb_populate_record(NULL::licenses, %s) r "
             "WHERE EXISTS (SELECT 1 FROM claim) ON CONFLICT DO NOTHING RETURNING 1)",
             "pur AS (INSERT INTO purchases SELECT r.* FROM jsonb_populate_record(NULL::purchases, %s) r "
@@ -181,20 +162,16 @@ class PurchasePoster:
             "THEN (SELECT purchase_count FROM listing) ELSE search_documents.popularity END "
             "FROM rep WHERE search_documents.owner_id = %s AND EXISTS (SELECT 1 FROM ag) RETURNING 1)",
         ]
-        scopes = ", ".join(["%s"] * (len(purchase.budget_scopes) + 1))
         parts.append(
-            "go AS (SELECT 1 AS one WHERE (SELECT count(*) FROM docs) >= 0 AND EXISTS (SELECT 1 FROM ag) "
-            "AND NOT EXISTS (SELECT 1 FROM budgets WHERE agent_id = %s AND asset = %s "
-            f"AND scope IN ({scopes})))"
-        )
-        previous = "go"
-        for index in range(len(purchase.changes)):
-            parts.append(
-                f"a{index} AS (UPDATE ledger_accounts SET balance = balance + %s::bigint, updated_at = %s "
-                "WHERE name = %s AND balance >= %s::bigint AND balance <= %s::bigint "
-                f"AND EXISTS (SELECT 1 FROM {previous}) RETURNING 1)"
+            gate_step(
+                [
+                    "(SELECT count(*) FROM docs) >= 0",
+                    "EXISTS (SELECT 1 FROM ag)",
+                    no_budget_condition(len(purchase.budget_scopes)),
+                ]
             )
-            previous = f"a{index}"
+        )
+        previous = balance_steps(parts, len(purchase.changes), "go")
         sql = "WITH " + ",\n".join(parts) + f"\nSELECT 1 / (SELECT count(*) FROM {previous})"
         self._sql[shape] = sql
         return sql
@@ -203,7 +180,7 @@ class PurchasePoster:
         """True when the whole purchase was committed; False when nothing was written and the
         general path must run."""
         claim, now = purchase.claim, purchase.now
-        params: list[Any] = [claim.caller, claim.operation, claim.key, claim.fingerprint, claim.result, now]
+        params = claim_params(claim, now)
         params += [_jsonb(purchase.license_row), _jsonb(purchase.purchase_row)]
         params.append(_jsonb({**purchase.transaction, "reverses": None, "created_at": now}))
         params.append(
@@ -223,20 +200,9 @@ class PurchasePoster:
         params += [purchase.listing_id, purchase.listing_version, purchase.seller_id, purchase.seller_id]
         params += [purchase.seller_id, now, purchase.seller_id]
         params += [purchase.listing_kind, purchase.listing_id, purchase.seller_id]
-        params += [purchase.buyer_id, purchase.asset, "", *purchase.budget_scopes]
-        for change in purchase.changes:
-            params += [change.delta, now, change.account, change.low, change.high]
-        sql = self._statement(purchase)
-        connection = await self._acquire()
-        try:
-            await connection.execute(sql, params)
-        except (
-            psycopg.errors.DivisionByZero,
-            psycopg.errors.DeadlockDetected,
-            # An entry names an account that does not exist yet (a seller's first sale).
-            psycopg.errors.ForeignKeyViolation,
-        ):
-            return False
-        finally:
-            await self._release(connection)
-        return True
+        params += budget_params(purchase.buyer_id, purchase.asset, purchase.budget_scopes)
+        params += balance_params(purchase.changes, now)
+        # An entry may name an account that does not exist yet (a seller's first sale).
+        return await self._connections.run(
+            self._statement(purchase), params, abandoned=(*ABANDONED, psycopg.errors.ForeignKeyViolation)
+        )

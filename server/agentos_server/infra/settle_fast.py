@@ -32,15 +32,27 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-import psycopg
-from psycopg.pq import TransactionStatus
 from psycopg.types.json import Jsonb
 from sqlalchemy import Table
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import make_url
 
 from agentos_server.infra.db import Database
-from agentos_server.infra.ledger_pg import BalanceChange, Claim, EntryRow
+from agentos_server.infra.pg_hot import (
+    CLAIM_STEP,
+    BalanceChange,
+    Claim,
+    EntryRow,
+    HotConnections,
+    balance_params,
+    balance_steps,
+    budget_params,
+    claim_params,
+    gate_step,
+    no_budget_condition,
+    transaction_params,
+    transaction_steps,
+)
 from agentos_server.infra.sql import table_of
 from agentos_server.infra.tables.marketplace import LicenseRow
 from agentos_server.infra.tables.payment import IdempotencyKeyRow, LedgerTransactionRow
@@ -219,87 +231,26 @@ class SqliteSettler:
 
 class PgSettler:
     def __init__(self, db: Database, size: int = 8) -> None:
-        self._conninfo = make_url(db.url).set(drivername="postgresql").render_as_string(hide_password=False)
-        self._size = size
-        self._idle: list[psycopg.AsyncConnection[Any]] = []
-        self._count = 0
-        self._released: asyncio.Condition | None = None
+        self._connections = HotConnections(db, size=size)
         self._sql: dict[tuple[bool, int, int, int, bool], str] = {}
         self.written = 0
 
-    async def _acquire(self) -> psycopg.AsyncConnection[Any]:
-        if self._released is None:
-            self._released = asyncio.Condition()
-        async with self._released:
-            while not self._idle and self._count >= self._size:
-                await self._released.wait()
-            if self._idle:
-                return self._idle.pop()
-            self._count += 1
-        try:
-            return await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
-        except BaseException:
-            async with self._released:
-                self._count -= 1
-                self._released.notify()
-            raise
-
-    async def _release(self, connection: psycopg.AsyncConnection[Any]) -> None:
-        assert self._released is not None
-        async with self._released:
-            if connection.closed or connection.info.transaction_status != TransactionStatus.IDLE:
-                self._count -= 1
-                await connection.close()
-            else:
-                self._idle.append(connection)
-            self._released.notify()
-
     async def close(self) -> None:
-        idle, self._idle = self._idle, []
-        for connection in idle:
-            await connection.close()
+        await self._connections.close()
 
     def _statement(self, claim: bool, scopes: int, changes: int, entries: int, unit: bool) -> str:
         shape = (claim, scopes, changes, entries, unit)
         cached = self._sql.get(shape)
         if cached is not None:
             return cached
-        parts = []
-        gate = []
-        if claim:
-            parts.append(
-                "claim AS (INSERT INTO idempotency_keys (caller, operation, key, fingerprint, result, "
-                "created_at) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1)"
-            )
-            gate.append("EXISTS (SELECT 1 FROM claim)")
+        parts = [CLAIM_STEP] if claim else []
+        gate = ["EXISTS (SELECT 1 FROM claim)"] if claim else []
         if scopes >= 0:
-            marks = ", ".join(["%s"] * (scopes + 1))
-            gate.append(
-                "NOT EXISTS (SELECT 1 FROM budgets WHERE agent_id = %s AND asset = %s "
-                f"AND scope IN ({marks}))"
-            )
-        parts.append("go AS (SELECT 1 AS one" + (" WHERE " + " AND ".join(gate) if gate else "") + ")")
-        previous = "go"
-        for index in range(changes):
-            parts.append(
-                f"a{index} AS (UPDATE ledger_accounts SET balance = balance + %s::bigint, updated_at = %s "
-                "WHERE name = %s AND balance >= %s::bigint AND balance <= %s::bigint "
-                f"AND EXISTS (SELECT 1 FROM {previous}) RETURNING 1)"
-            )
-            previous = f"a{index}"
+            gate.append(no_budget_condition(scopes))
+        parts.append(gate_step(gate))
+        previous = balance_steps(parts, changes, "go")
         if changes:
-            parts.append(
-                "tx AS (INSERT INTO ledger_transactions "
-                "(id, kind, initiator, memo, idempotency_key, reference, reverses, created_at) "
-                "SELECT %s, %s, %s, %s, %s, %s, NULL, %s "
-                f"WHERE EXISTS (SELECT 1 FROM {previous}) RETURNING 1)"
-            )
-            values = ", ".join(["(%s, %s, %s, %s::bigint)"] * entries)
-            parts.append(
-                "en AS (INSERT INTO ledger_entries (transaction_id, account, agent_id, asset, amount) "
-                f"SELECT %s, v.account, v.agent_id, v.asset, v.amount FROM (VALUES {values}) "
-                "AS v(account, agent_id, asset, amount) WHERE EXISTS (SELECT 1 FROM tx) RETURNING 1)"
-            )
+            transaction_steps(parts, entries, previous)
             previous = "tx"
         if unit:
             parts.append(
@@ -325,26 +276,13 @@ class PgSettler:
         params: list[Any] = []
         claim = write.claim
         if claim is not None:
-            params += [claim.caller, claim.operation, claim.key, claim.fingerprint, claim.result, now]
+            params += claim_params(claim, now)
         if write.budget_agent is not None:
-            params += [write.budget_agent, write.budget_asset, "", *write.budget_scopes]
-        for change in write.changes:
-            params += [change.delta, now, change.account, change.low, change.high]
-        transaction = write.transaction
+            params += budget_params(write.budget_agent, write.budget_asset, write.budget_scopes)
+        params += balance_params(write.changes, now)
         if write.changes:
-            assert transaction is not None
-            params += [
-                transaction["id"],
-                transaction["kind"],
-                transaction["initiator"],
-                transaction["memo"],
-                transaction["idempotency_key"],
-                transaction["reference"],
-                now,
-                transaction["id"],
-            ]
-            for entry in write.entries:
-                params += [entry.account, entry.agent_id, entry.asset, entry.amount]
+            assert write.transaction is not None
+            params += transaction_params(write.transaction, write.entries, now)
         if write.license_unit is not None:
             params += [_EXHAUSTED, now, now, write.license_unit, _ACTIVE, now]
         for column in _USAGE.columns:
@@ -357,12 +295,7 @@ class PgSettler:
             len(write.entries),
             write.license_unit is not None,
         )
-        connection = await self._acquire()
-        try:
-            await connection.execute(sql, params)
-        except (psycopg.errors.DivisionByZero, psycopg.errors.DeadlockDetected):
+        if not await self._connections.run(sql, params):
             return False
-        finally:
-            await self._release(connection)
         self.written += 1
         return True

@@ -12,10 +12,9 @@ import asyncio
 import re
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from agentos_server.domain.caller import Caller
@@ -35,7 +34,7 @@ from agentos_server.domain.execution.model import CANCELLED, FINAL_STATES, QUEUE
 from agentos_server.domain.execution.ports import DaemonSource, RunBilling, RunLicences
 from agentos_server.domain.execution.workers import CONTROL_TOPIC, cancel_message
 from agentos_server.domain.ids import new_id, parse_name
-from agentos_server.domain.pagination import PageTokens, fingerprint, page_size
+from agentos_server.domain.pagination import PageTokens, fingerprint, newest_first, page_of, page_size
 from agentos_server.infra.bus import MessageBus
 from agentos_server.infra.db import Database
 from agentos_server.infra.providers import ChatMessage, CompletionRequest, ModelRouter, ProviderError
@@ -273,16 +272,7 @@ class RunService:
             query = query.where(ExecutionRow.daemon_id == daemon_id)
         if state is not None:
             query = query.where(ExecutionRow.state == state)
-        if cursor is not None:
-            after_time = datetime.fromisoformat(str(cursor["t"]))
-            after_id = str(cursor["id"])
-            query = query.where(
-                or_(
-                    ExecutionRow.created_at < after_time,
-                    and_(ExecutionRow.created_at == after_time, ExecutionRow.id < after_id),
-                )
-            )
-        query = query.order_by(ExecutionRow.created_at.desc(), ExecutionRow.id.desc()).limit(limit + 1)
+        query = newest_first(query, ExecutionRow, cursor, limit)
         async with self._db.snapshot() as session:
             rows = list((await session.scalars(query)).all())
             ids = [r.id for r in rows[:limit]]
@@ -297,13 +287,7 @@ class RunService:
                 if ids
                 else []
             )
-        next_token = ""
-        if len(rows) > limit:
-            rows = rows[:limit]
-            last = rows[-1]
-            next_token = self._tokens.encode(
-                "executions", {"t": last.created_at.isoformat(), "id": last.id}, binding
-            )
+        rows, next_token = page_of(rows, limit, self._tokens, "executions", binding)
         by_run: dict[str, list[ExecutionStageRow]] = {r.id: [] for r in rows}
         for stage_row in stage_rows:
             by_run[stage_row.execution_id].append(stage_row)

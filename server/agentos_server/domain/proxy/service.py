@@ -73,7 +73,7 @@ from agentos_server.domain.proxy.operations import prepare_call
 from agentos_server.domain.proxy.purse import Purse, read_purse
 from agentos_server.domain.proxy.usage import FAILED, REJECTED, SUCCEEDED, TIMED_OUT, UsageView
 from agentos_server.infra.db import Database
-from agentos_server.infra.ledger_pg import BalanceChange, Claim, EntryRow
+from agentos_server.infra.pg_hot import BalanceChange, Claim, EntryRow
 from agentos_server.infra.ratelimit import BURST, Limiter
 from agentos_server.infra.settle_fast import FastSettlement, FastSettler
 from agentos_server.infra.sql import table_of

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 
 from agentos_server.domain.caller import Caller
 from agentos_server.domain.errors import InvalidArgument
 from agentos_server.domain.ids import parse_name
-from agentos_server.domain.pagination import PageTokens, fingerprint, page_size
+from agentos_server.domain.pagination import PageTokens, fingerprint, newest_first, page_of, page_size
 from agentos_server.infra.db import Database
 from agentos_server.infra.tables.proxy import UsageRecordRow
 
@@ -114,23 +114,8 @@ class UsageRecords:
             query = query.where(UsageRecordRow.created_at >= start)
         if end is not None:
             query = query.where(UsageRecordRow.created_at < end)
-        if cursor is not None:
-            after_time = datetime.fromisoformat(str(cursor["t"]))
-            after_id = str(cursor["id"])
-            query = query.where(
-                or_(
-                    UsageRecordRow.created_at < after_time,
-                    and_(UsageRecordRow.created_at == after_time, UsageRecordRow.id < after_id),
-                )
-            )
-        query = query.order_by(UsageRecordRow.created_at.desc(), UsageRecordRow.id.desc()).limit(limit + 1)
+        query = newest_first(query, UsageRecordRow, cursor, limit)
         async with self._db.snapshot() as session:
             rows = list((await session.scalars(query)).all())
-        next_token = ""
-        if len(rows) > limit:
-            rows = rows[:limit]
-            last = rows[-1]
-            next_token = self._tokens.encode(
-                "usage_records", {"t": last.created_at.isoformat(), "id": last.id}, binding
-            )
+        rows, next_token = page_of(rows, limit, self._tokens, "usage_records", binding)
         return [UsageView.of(r) for r in rows], next_token
