@@ -6,7 +6,7 @@ objects named here.
 - SQLite: the FTS5 table `search_fts` with external content `search_documents` (rowid = doc_id),
   kept in sync by triggers on search_documents, and the shadow tables FTS5 creates for it.
 - PostgreSQL: the generated column `search_documents.search_vector` (weighted tsvector) and its GIN
-  index.
+  index, which also holds kind, category and pricing_model (btree_gin) for filtered searches.
 """
 
 from __future__ import annotations
