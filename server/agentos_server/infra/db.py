@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from agentos_server.infra import sqlite_driver
 from agentos_server.infra.fastread import FastReader
 
 
@@ -86,8 +87,11 @@ class Database:
         self.url = url
         self.backend = make_url(url).get_backend_name()
         if self.backend == "sqlite":
-            self._writer = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=120, echo=echo)
-            self._reader = create_async_engine(url, pool_size=4, max_overflow=4, echo=echo)
+            engine_url = make_url(url).set(drivername=f"sqlite+{sqlite_driver.DRIVER}")
+            self._writer = create_async_engine(
+                engine_url, pool_size=1, max_overflow=0, pool_timeout=120, echo=echo
+            )
+            self._reader = create_async_engine(engine_url, pool_size=4, max_overflow=4, echo=echo)
             _install_sqlite_pragmas(self._writer, "BEGIN IMMEDIATE")
             _install_sqlite_pragmas(self._reader, "BEGIN")
         elif self.backend == "postgresql":
