@@ -515,7 +515,7 @@ def test_list_executions_pages_and_filters(server: ServerHandle, agent: AgentHan
     assert failed.executions[0].stages[0].state == ex.STAGE_STATE_FAILED
 
 
-def test_idempotent_start(server: ServerHandle, agent: AgentHandle) -> None:
+def test_idempotent_start_counts_one_run(server: ServerHandle, agent: AgentHandle) -> None:
     daemon = publish(
         server,
         agent,
@@ -531,3 +531,9 @@ def test_idempotent_start(server: ServerHandle, agent: AgentHandle) -> None:
     )
     assert [e.name for e in listed.executions] == [first.name]
     assert get(server, agent, first.name).state == ex.EXECUTION_STATE_SUCCEEDED
+    counted = server.registry.GetDaemon(reg.GetDaemonRequest(name=daemon.name), metadata=agent.auth).daemon
+    assert counted.run_count == 1
+    second = start(server, agent, daemon)
+    wait_for(server, agent, second.name, {ex.EXECUTION_STATE_SUCCEEDED})
+    counted = server.registry.GetDaemon(reg.GetDaemonRequest(name=daemon.name), metadata=agent.auth).daemon
+    assert counted.run_count == 2

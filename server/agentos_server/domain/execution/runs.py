@@ -45,6 +45,7 @@ from agentos_server.infra.tables.execution import (
     ExecutionRow,
     ExecutionStageRow,
 )
+from agentos_server.infra.tables.listings import DaemonRow
 
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
 # How long CancelExecution waits for a running run's worker to stop it before answering.
@@ -188,6 +189,12 @@ class RunService:
                             "data": {"state": QUEUED, "error": ""},
                         }
                     ],
+                )
+                # Last, so that a popular daemon's row is locked only from here to the commit.
+                await session.execute(
+                    update(DaemonRow)
+                    .where(DaemonRow.id == target.daemon_id)
+                    .values(run_count=DaemonRow.run_count + 1)
                 )
         except IntegrityError:
             if idempotency_key:
