@@ -115,6 +115,9 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
     def nextset(self) -> None:
         raise NotImplementedError("SQLite statements have a single result set")
 
+    def setinputsizes(self, *inputsizes: Any) -> None:
+        pass  # a no-op in sqlite3 as well
+
     async def _run(self, function: Any, operation: Any, parameters: Any) -> _Outcome:
         connection = self._connection
         async with self._adapt_connection._execute_mutex:
