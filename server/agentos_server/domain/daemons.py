@@ -31,7 +31,6 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, exists, or_, select, true, update
@@ -191,10 +190,21 @@ def spec_document(spec: DaemonSpec) -> dict[str, Any]:
     }
 
 
-@lru_cache(maxsize=256)
-def _parse_stored(text: str, version: str) -> DaemonSpec:
-    # Versions are immutable, so a parsed definition can be reused for as long as it is cached.
-    return parse_daemon_yaml(text, version=version)
+_STORED_SPECS: dict[tuple[str, str], DaemonSpec] = {}
+_STORED_SPECS_MAX = 256
+
+
+async def _parse_stored(text: str, version: str) -> DaemonSpec:
+    # Versions are immutable, so a parsed definition can be reused for as long as it is kept. A hit
+    # is answered on the event loop: only parsing, which is CPU work, goes to a thread.
+    key = (text, version)
+    spec = _STORED_SPECS.get(key)
+    if spec is None:
+        spec = await asyncio.to_thread(parse_daemon_yaml, text, version=version)
+        if len(_STORED_SPECS) >= _STORED_SPECS_MAX:
+            _STORED_SPECS.clear()
+        _STORED_SPECS[key] = spec
+    return spec
 
 
 async def _parse_definition(v: Violations, text: str, version: Version | None) -> DaemonSpec | None:
@@ -492,7 +502,7 @@ class DaemonRegistry:
             pricing=Pricing.from_document(snapshot.pricing if snapshot else row.pricing),
             license=snapshot.license if snapshot else row.license,
             state=ListingState(row.state),
-            spec=await asyncio.to_thread(_parse_stored, text, resolved_version),
+            spec=await _parse_stored(text, resolved_version),
             definition_yaml=text,
         )
 
