@@ -110,6 +110,8 @@ class SkillHttpServer:
             def _reply(self, status: int, body: bytes, content_type: str = "application/json") -> None:
                 self.send_response(status)
                 self.send_header("content-type", content_type)
+                # A seller may try to keep state in the proxy; the proxy must not carry it.
+                self.send_header("set-cookie", f"seller-session={len(owner.seen)}; Path=/")
                 self.send_header("content-length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

@@ -138,6 +138,20 @@ def test_a_pay_per_call_call_is_charged_once_with_the_fee_split(
     assert analytics.totals.calls == 1
 
 
+def test_a_seller_cookie_never_travels_with_another_call(
+    proxy: ServerHandle, op: AgentHandle, http: SkillHttpServer
+) -> None:
+    _, first_buyer, skill = paid_skill(proxy, op, http)
+    second_buyer = create_agent(proxy, "buyer")
+    fund(proxy, op, second_buyer, 10_000)
+    buy(proxy, second_buyer, skill.name)
+    for buyer in (first_buyer, second_buyer, first_buyer):
+        execute(proxy, buyer, skill.name, "echo", {"text": "who am I"})
+    # Every answer set a cookie; no request carried one back, to the same buyer or another.
+    assert http.hits("/echo") == 3
+    assert all("cookie" not in seen.headers for seen in http.seen)
+
+
 def test_path_and_query_parameters_come_from_the_payload(
     proxy: ServerHandle, op: AgentHandle, http: SkillHttpServer
 ) -> None:

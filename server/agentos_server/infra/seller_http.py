@@ -3,7 +3,8 @@
 This module only moves bytes and says what went wrong in transport terms; what a status or a
 failure means for the call (retry, breaker, error code) is decided by domain/proxy/targets.py.
 Redirects are never followed (a redirect could point the proxy at an internal host), proxies from
-the environment are ignored, and an answer is read only up to the configured size.
+the environment are ignored, cookies are never kept, and an answer is read only up to the
+configured size.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import ipaddress
 import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Literal
 
 import httpx
@@ -61,6 +63,9 @@ class SellerHttp:
             # Every request carries its own timeout: what is left of the call's deadline.
             timeout=None,  # noqa: S113
             headers={"user-agent": "AgentOS-skill-proxy/1"},
+            # One client serves every buyer: a cookie a seller sets must not ride along with the
+            # next call, which may be another buyer's.
+            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
         )
 
     async def send(
@@ -81,7 +86,10 @@ class SellerHttp:
             params=list(query) or None,
             content=body,
             headers=dict(headers),
-            timeout=httpx.Timeout(timeout),
+            # Reads and writes are bounded by the asyncio.timeout below, which covers the whole
+            # exchange; a per-operation timeout in httpx would arm and disarm a timer for every
+            # socket write and read (a tenth of the proxy's CPU per call).
+            timeout=httpx.Timeout(None, connect=timeout, pool=timeout),
         )
         try:
             # httpx's timeout bounds each phase (connect, each read); this bounds the whole exchange.
