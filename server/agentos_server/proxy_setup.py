@@ -187,7 +187,9 @@ class ProxyRuntime:
             )
             await relay.start()
             hub.set_relay(relay)
-        http = SellerHttp(max_response_bytes=settings.proxy_max_response_bytes)
+        http = SellerHttp(
+            max_response_bytes=settings.proxy_max_response_bytes, public_only=settings.production_mode
+        )
         targets: dict[str, Dispatcher] = {
             HTTPS: HttpsTarget(
                 http,

@@ -4,7 +4,9 @@ This module only moves bytes and says what went wrong in transport terms; what a
 failure means for the call (retry, breaker, error code) is decided by domain/proxy/targets.py.
 Redirects are never followed (a redirect could point the proxy at an internal host), proxies from
 the environment are ignored, cookies are never kept, and an answer is read only up to the
-configured size.
+configured size. With `public_only` (production mode) the connection itself resolves the host and
+connects to the address it checked, so a name that answers a public address to a check and a
+private one to the connect (DNS rebinding) still cannot reach an internal host.
 """
 
 from __future__ import annotations
@@ -12,14 +14,17 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from http.cookiejar import CookieJar, DefaultCookiePolicy
-from typing import Literal
+from typing import Any, Literal
 
+import httpcore
 import httpx
 
 FailureKind = Literal["connect", "timeout", "transport"]
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Resolver = Callable[[str, int], Awaitable[list[Address]]]
 
 
 @dataclass(frozen=True)
@@ -54,10 +59,21 @@ def _retry_after(value: str | None) -> float | None:
 
 
 class SellerHttp:
-    def __init__(self, *, max_response_bytes: int, max_connections: int = 512) -> None:
+    def __init__(
+        self,
+        *,
+        max_response_bytes: int,
+        max_connections: int = 512,
+        public_only: bool = False,
+        resolver: Resolver | None = None,
+    ) -> None:
         self._max = max_response_bytes
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=128)
+        transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
+        if public_only:
+            transport = _public_only(transport, limits, resolver or resolve_addresses)
         self._client = httpx.AsyncClient(
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=128),
+            transport=transport,
             follow_redirects=False,
             trust_env=False,
             # Every request carries its own timeout: what is left of the call's deadline.
@@ -127,7 +143,7 @@ class SellerHttp:
         await self._client.aclose()
 
 
-async def resolve_addresses(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+async def resolve_addresses(host: str, port: int) -> list[Address]:
     """Every address `host` resolves to (an IP literal resolves to itself)."""
     try:
         return [ipaddress.ip_address(host.strip("[]"))]
@@ -136,3 +152,67 @@ async def resolve_addresses(host: str, port: int) -> list[ipaddress.IPv4Address 
     loop = asyncio.get_running_loop()
     infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return [ipaddress.ip_address(info[4][0]) for info in infos]
+
+
+class PublicAddressesOnly(httpcore.AsyncNetworkBackend):
+    """Opens TCP connections only to global addresses. The host is resolved here and the
+    connection made to the address that was checked; TLS still verifies the certificate against
+    the host name (httpcore passes the request's host as the server name)."""
+
+    def __init__(self, resolver: Resolver, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
+        self._resolve = resolver
+        self._inner = inner or httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109  (httpcore's interface)
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            addresses = await self._resolve(host, port)
+        except OSError as error:
+            raise httpcore.ConnectError(f"{host} does not resolve: {error}") from None
+        private = [str(a) for a in addresses if not a.is_global]
+        if private or not addresses:
+            raise httpcore.ConnectError(
+                f"{host} resolves to a non-public address ({', '.join(private) or 'none'}); "
+                "only public endpoints are called"
+            )
+        return await self._inner.connect_tcp(
+            str(addresses[0]),
+            port,
+            timeout=timeout,
+            local_address=local_address,
+            socket_options=socket_options,
+        )
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("a unix socket is not a skill endpoint")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def _public_only(
+    transport: httpx.AsyncHTTPTransport, limits: httpx.Limits, resolver: Resolver
+) -> httpx.AsyncHTTPTransport:
+    # httpx (pinned in pyproject.toml) takes no network backend, so the transport's connection
+    # pool is replaced by one built the same way with the checking backend.
+    old = transport._pool
+    assert isinstance(old, httpcore.AsyncConnectionPool), "httpx changed how it builds its pool"
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=old._ssl_context,
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        network_backend=PublicAddressesOnly(resolver),
+    )
+    return transport
