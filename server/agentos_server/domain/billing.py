@@ -265,15 +265,22 @@ class Billing:
         view = await self.roll(session, agent_id, now)
         return self.tiers.get(view.tier).unlimited_credits
 
+    async def current(self, session: AsyncSession, agent_id: str) -> SubscriptionView | None:
+        """The agent's subscription if it is current (rolled into this month), read in `session`;
+        None when it needs ensure_current."""
+        now = self._clock.now()
+        row = await session.get(SubscriptionRow, agent_id)
+        if row is not None and row.period_start >= month_start(now):
+            return SubscriptionView(agent_id, row.tier, row.period_start, month_end(now), row.credits_granted)
+        return None
+
     async def ensure_current(self, agent_id: str) -> SubscriptionView:
         """Rolls the agent's subscription in a transaction of its own (a no-op read when current)."""
         now = self._clock.now()
         async with self._db.snapshot() as session:
-            row = await session.get(SubscriptionRow, agent_id)
-            if row is not None and row.period_start >= month_start(now):
-                return SubscriptionView(
-                    agent_id, row.tier, row.period_start, month_end(now), row.credits_granted
-                )
+            found = await self.current(session, agent_id)
+            if found is not None:
+                return found
 
         async def work(s: AsyncSession) -> SubscriptionView:
             return await self.roll(s, agent_id, now)

@@ -315,9 +315,7 @@ class Payments:
 
     async def get_wallet(self, caller: Caller, name: str) -> WalletView:
         agent_id, asset = self._parse_wallet(caller, name)
-        await self._require_agent(agent_id, "name")
-        await self.billing.ensure_current(agent_id)
-        return await self.ledger.wallet(agent_id, asset)
+        return (await self._wallets(agent_id, [asset], "name"))[0]
 
     async def list_wallets(
         self, caller: Caller, parent: str, *, size: int, token: str
@@ -328,21 +326,34 @@ class Payments:
         binding = fingerprint(agent_id)
         cursor = self._tokens.decode("wallets", token, binding)
         offset = int(cursor["offset"]) if cursor is not None else 0
-        await self._require_agent(agent_id, "parent")
-        await self.billing.ensure_current(agent_id)
         codes = [a.code for a in self.assets.all()]
         page = codes[offset : offset + limit]
         next_token = ""
         if offset + limit < len(codes):
             next_token = self._tokens.encode("wallets", {"offset": offset + limit}, binding)
-        return await self.ledger.wallets(agent_id, page), next_token
+        return await self._wallets(agent_id, page, "parent"), next_token
+
+    async def _wallets(self, agent_id: str, assets: list[str], field: str) -> list[WalletView]:
+        """The agent's balances; in one read when its subscription is current (the usual case),
+        after rolling it otherwise, so that a new month's credits show."""
+        async with self._db.snapshot() as session:
+            await self._require_agent_in(session, agent_id, field)
+            if await self.billing.current(session, agent_id) is not None:
+                return await self.ledger.wallets(agent_id, assets, session=session)
+        await self.billing.ensure_current(agent_id)
+        return await self.ledger.wallets(agent_id, assets)
 
     async def _require_agent(self, agent_id: str, field: str) -> None:
         async with self._db.snapshot() as session:
-            if await session.get(AgentRow, agent_id) is None:
-                raise NotFound(
-                    f"agents/{agent_id} does not exist", reason="AGENT_NOT_FOUND", metadata={"field": field}
-                )
+            await self._require_agent_in(session, agent_id, field)
+
+    @staticmethod
+    async def _require_agent_in(session: AsyncSession, agent_id: str, field: str) -> None:
+        # Only whether it exists: loading the row would decode its JSON columns for nothing.
+        if await session.scalar(select(AgentRow.id).where(AgentRow.id == agent_id)) is None:
+            raise NotFound(
+                f"agents/{agent_id} does not exist", reason="AGENT_NOT_FOUND", metadata={"field": field}
+            )
 
     # --- deposits -------------------------------------------------------------------------------
 
