@@ -742,7 +742,9 @@ class Ledger:
         idempotency claim if given, in one statement. None when it does not apply or found anything
         but the plain case (a repeat, a budget, a missing account, too little money): nothing was
         written then, and the caller runs the general path, which handles every case."""
-        prepared = self.prepare_payment(
+        if self._fast is None:
+            return None
+        prepared = self.plan_payment(
             payer,
             payee,
             amount,
@@ -754,7 +756,7 @@ class Ledger:
             idempotency_key=idempotency_key,
             transaction_id=transaction_id,
         )
-        if prepared is None or self._fast is None:
+        if prepared is None:
             return None
         done = await self._fast.post(
             claim=claim,
@@ -773,42 +775,9 @@ class Ledger:
 
     def record_posted(self, posted: PostedTransaction) -> None:
         """Tells the observer (ledger volume metrics) of a transaction a caller posted with
-        prepare_payment in a statement of its own."""
+        plan_payment in a statement of its own."""
         if self.observer is not None:
             self.observer(posted)
-
-    def prepare_payment(
-        self,
-        payer: str,
-        payee: str | None,
-        amount: Money,
-        *,
-        fee_amount: int,
-        kind: str,
-        reference: str,
-        memo: str,
-        initiator: str,
-        idempotency_key: str,
-        transaction_id: str | None,
-    ) -> PreparedPayment | None:
-        """What a payment writes, for a caller that posts it in a single statement of its own on
-        PostgreSQL (the ledger's hot path, the Marketplace's purchase hot path): the balance
-        changes in lock order with their bounds, the entries and the transaction. None where the
-        hot path does not apply (SQLite, or credits an unlimited tier would mint)."""
-        if self._fast is None:
-            return None
-        return self.plan_payment(
-            payer,
-            payee,
-            amount,
-            fee_amount=fee_amount,
-            kind=kind,
-            reference=reference,
-            memo=memo,
-            initiator=initiator,
-            idempotency_key=idempotency_key,
-            transaction_id=transaction_id,
-        )
 
     def plan_payment(
         self,
@@ -824,9 +793,10 @@ class Ledger:
         idempotency_key: str,
         transaction_id: str | None,
     ) -> PreparedPayment | None:
-        """prepare_payment on any backend, for a caller that writes the payment its own way (the
-        skill proxy's settlement on SQLite runs it in one hop to the database thread). None for
-        credits an unlimited tier would mint."""
+        """What a payment writes, for a caller that posts it its own way (the ledger's and the
+        Marketplace's single-statement hot paths on PostgreSQL, the skill proxy's one-hop
+        settlement on SQLite): the balance changes in lock order with their bounds, the entries
+        and the transaction. None for credits an unlimited tier would mint."""
         if amount.asset == CREDIT and self._credit_policy is not None:
             return None
         lines = [Line(wallet_account(payer, amount.asset), amount.asset, -amount.amount)]

@@ -522,7 +522,7 @@ class Purchases:
         now = self._clock.now()
         values = _license_values(request, info, terms, now)
         row = self._purchase_row(request, info, terms, values["id"], now)
-        prepared = self._ledger.prepare_payment(
+        prepared = self._ledger.plan_payment(
             request.caller.agent_id,
             info.owner_id,
             Money(terms.price.asset, terms.amount),
