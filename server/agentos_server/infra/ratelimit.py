@@ -79,21 +79,23 @@ return {0, count}
 
 
 class RedisLimiter:
-    """The Lua script per call, pipelined: calls that arrive while a batch is on its way to Redis
-    wait and go together in the next one, so a busy server pays one round trip per batch of calls
-    instead of one per call. Each call is still its own atomic script run."""
+    """The Lua script per call, pipelined: a call that finds no batch on its way to Redis sends its
+    own at once; calls that arrive while one is on its way wait and go together in the next, so a
+    busy server pays one round trip per batch of calls instead of one per call. Each call is still
+    its own atomic script run."""
 
     def __init__(self, client: aioredis.Redis, keys: RedisKeys) -> None:
         self._client = client
         self._keys = keys
         self._sha = hashlib.sha1(_LUA.encode(), usedforsecurity=False).hexdigest()
         self._pending: list[tuple[list[Any], asyncio.Future[Any]]] = []
+        # True while a batch is on its way to Redis (sent by a caller or by the drainer).
+        self._sending = False
         self._drainer: asyncio.Task[None] | None = None
 
     async def hit(
         self, agent_id: str, *, now_ms: int, rate: int, quota: int | None, month: str, month_ttl: int
     ) -> Decision:
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         arguments = [
             self._keys("calls", agent_id, month),
             self._keys("burst", agent_id),
@@ -102,16 +104,30 @@ class RedisLimiter:
             -1 if quota is None else quota,
             month_ttl,
         ]
-        self._pending.append((arguments, future))
-        if self._drainer is None:
-            self._drainer = asyncio.ensure_future(self._drain())
         try:
-            outcome, value = await future
+            if self._sending:
+                future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+                self._pending.append((arguments, future))
+                outcome, value = await future
+            else:
+                # Nothing on its way: no reason to wait for company, and no task to hand over to.
+                self._sending = True
+                try:
+                    outcome, value = (await self._run([arguments]))[0]
+                finally:
+                    self._hand_over()
         except (RedisError, OSError) as error:
             raise LimiterUnavailable(str(error)) from error
         if int(outcome) == BURST:
             return Decision(BURST, int(value) / 1000)
         return Decision(int(outcome))
+
+    def _hand_over(self) -> None:
+        """After a batch: the calls that queued behind it go next, or nobody is sending."""
+        if self._pending:
+            self._drainer = asyncio.ensure_future(self._drain())
+        else:
+            self._sending = False
 
     async def _drain(self) -> None:
         try:
@@ -129,6 +145,7 @@ class RedisLimiter:
                             future.set_result(result)
         finally:
             self._drainer = None
+            self._sending = False
 
     async def _run(self, calls: list[list[Any]], *, loaded: bool = False) -> list[Any]:
         pipe = self._client.pipeline(transaction=False)
