@@ -3,13 +3,19 @@ steps aside (writing nothing) whenever the general path has something to decide.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from agentos.payment.v1 import payment_pb2 as ppb
+from agentos.registry.v1 import registry_pb2 as rpb
+from agentos_server.infra import settle_fast
 from agentos_server.infra.tables.marketplace import LicenseRow
 from agentos_server.infra.tables.payment import IdempotencyKeyRow, LedgerEntryRow, LedgerTransactionRow
 from agentos_server.infra.tables.proxy import UsageRecordRow
@@ -17,7 +23,7 @@ from agentos_server.infra.tables.proxy import UsageRecordRow
 from marketkit import buy
 from paykit import balances, fund
 from proxykit import SkillHttpServer, execute, https_skill, pay_per_call, prepaid_units, usdc
-from testkit import AgentHandle, ServerHandle, create_agent, create_operator, start_server
+from testkit import BACKEND, AgentHandle, ServerHandle, create_agent, create_operator, start_server
 
 PRICE = 1_000
 
@@ -207,3 +213,60 @@ def test_a_budget_sends_the_charge_down_the_general_path(
     assert written(settling) == before
     budgets = settling.payment.ListBudgets(ppb.ListBudgetsRequest(parent=buyer.name), metadata=buyer.auth)
     assert budgets.budgets[0].spent == PRICE
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="how the SQLite settlement meets the file's write lock")
+def test_a_settlement_waits_for_the_write_lock_off_the_event_loop(
+    settling: ServerHandle, http: SkillHttpServer
+) -> None:
+    op = create_operator(settling)
+    _, buyer, skill, _ = parties(settling, op, http, pay_per_call(PRICE))
+    execute(settling, buyer, skill.name, "echo", {"text": "warm up the seller's account"})
+    settler = settling.runtime.proxy.settler
+    inline, waited = settler.inline, settler.waited
+    execute(settling, buyer, skill.name, "echo", {"text": "lock free"})
+    assert (settler.inline, settler.waited) == (inline + 1, waited)
+
+    # Another writer holds the lock: the settlement waits on its thread (the loop keeps serving:
+    # GetSkill answers meanwhile), and writes once the lock is let go.
+    path = make_url(settling.runtime.db.url).database
+    blocker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            call = pool.submit(execute, settling, buyer, skill.name, "echo", {"text": "behind a lock"})
+            deadline = time.monotonic() + 10
+            while settler.waited == waited and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert settler.waited == waited + 1
+            assert not call.done()
+            got = settling.registry.GetSkill(rpb.GetSkillRequest(name=skill.name), metadata=buyer.auth)
+            assert got.skill.name == skill.name
+            blocker.execute("ROLLBACK")
+            answered = call.result(timeout=10)
+    finally:
+        if blocker.in_transaction:
+            blocker.execute("ROLLBACK")
+        blocker.close()
+    assert answered.result.struct_value["echo"]["text"] == "behind a lock"
+    assert balances(settling, buyer) == (100_000 - 3 * PRICE, 0)
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="the SQLite settlement's WAL checkpoints")
+def test_settlements_on_the_loop_leave_checkpoints_to_the_thread(
+    settling: ServerHandle, http: SkillHttpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settle_fast, "_CHECKPOINT_EVERY", 3)
+    op = create_operator(settling)
+    _, buyer, skill, _ = parties(settling, op, http, pay_per_call(PRICE))
+    settler = settling.runtime.proxy.settler
+    before = settler.checkpoints
+    for n in range(7):
+        execute(settling, buyer, skill.name, "echo", {"text": f"call {n}"})
+    deadline = time.monotonic() + 10
+    while settler.checkpoints < before + 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert settler.checkpoints >= before + 2
+    # The loop's own connection never checkpoints: SQLite's automatic threshold is off on it.
+    inline = settler._connect_inline()
+    assert inline.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)

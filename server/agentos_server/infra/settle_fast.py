@@ -6,8 +6,13 @@ the transaction, its entries), the usage record. Through the async session each 
 about a millisecond of the server's time — on SQLite every cursor, execute, fetch and close crosses
 to aiosqlite's thread and back. This module writes the same rows in one go:
 
-- SQLite: one call to a thread of its own holding a plain sqlite3 connection: BEGIN IMMEDIATE, the
-  statements, COMMIT. SQLite serialises it with every other writer of the file.
+- SQLite: BEGIN IMMEDIATE, the statements, COMMIT on a plain sqlite3 connection, about 0.3 ms of
+  work. When the file's write lock is free it runs right on the event loop thread: the two thread
+  hand-offs it would otherwise take cost about as much again (0.1 to 0.2 ms each on this kind of
+  machine). When another writer holds the lock it goes to a thread of its own, which waits for the
+  lock there, never on the loop. The loop's connection never checkpoints the WAL (a checkpoint
+  writes and syncs the database file): every `_CHECKPOINT_EVERY` settlements the thread runs a
+  passive checkpoint instead. SQLite serialises all of it with every other writer of the file.
 - PostgreSQL: one autocommitted statement of chained CTEs, each step running only if the one before
   it produced a row (as infra/ledger_pg.py does for a plain payment), ending with a division by the
   number of usage records written, so that a step that found nothing to do fails the statement and
@@ -25,6 +30,7 @@ precisely what went wrong. What succeeds here writes exactly the rows the genera
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -63,6 +69,11 @@ _TRANSACTIONS = table_of(LedgerTransactionRow)
 _CLAIMS = table_of(IdempotencyKeyRow)
 _LICENSES = table_of(LicenseRow)
 _EXHAUSTED = "exhausted"
+# Settlements on the loop's connection between two passive checkpoints of the WAL (about 40 pages
+# each: well under SQLite's automatic threshold of 1000).
+_CHECKPOINT_EVERY = 200
+
+log = logging.getLogger("agentos.settle")
 _ACTIVE = "active"
 
 
@@ -124,30 +135,78 @@ def _insert_sql(table: Table, columns: Sequence[str]) -> str:
 class SqliteSettler:
     def __init__(self, db: Database) -> None:
         self._path = make_url(db.url).database or ""
-        # One thread, one connection: the settlement crosses threads once instead of per statement.
+        # The settlement's thread when the write lock is taken: it waits there, not on the loop.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agentos-settle")
         self._connection: sqlite3.Connection | None = None
+        self._inline: sqlite3.Connection | None = None
+        self._since_checkpoint = 0
+        self._checkpoint: asyncio.Future[None] | None = None
         self.written = 0
+        # Settlements run on the loop, settlements that waited for the lock, WAL checkpoints run.
+        self.inline = 0
+        self.waited = 0
+        self.checkpoints = 0
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
-            connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-            connection.execute("PRAGMA foreign_keys=ON")
-            connection.execute("PRAGMA synchronous=NORMAL")
-            connection.execute("PRAGMA busy_timeout=30000")
-            self._connection = connection
+            self._connection = self._open(busy_timeout_ms=30_000)
         return self._connection
 
+    def _connect_inline(self) -> sqlite3.Connection:
+        if self._inline is None:
+            connection = self._open(busy_timeout_ms=0)
+            connection.execute("PRAGMA wal_autocheckpoint=0")
+            self._inline = connection
+        return self._inline
+
+    def _open(self, *, busy_timeout_ms: int) -> sqlite3.Connection:
+        connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        connection.execute("PRAGMA foreign_keys=ON")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        connection.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+        return connection
+
     async def settle(self, write: FastSettlement) -> bool:
-        done = await asyncio.get_running_loop().run_in_executor(self._executor, self._settle, write)
+        cursor = self._connect_inline().cursor()
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as busy:
+            if busy.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                raise
+            self.waited += 1
+            done = await asyncio.get_running_loop().run_in_executor(self._executor, self._settle, write)
+        else:
+            self.inline += 1
+            done = self._finish(cursor, write)
+            self._since_checkpoint += 1
+            if self._since_checkpoint >= _CHECKPOINT_EVERY and self._checkpoint is None:
+                self._since_checkpoint = 0
+                self._start_checkpoint()
         self.written += done
         return done
 
+    def _start_checkpoint(self) -> None:
+        def checkpoint() -> None:
+            self._connect().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            self.checkpoints += 1
+
+        def finished(future: asyncio.Future[None]) -> None:
+            self._checkpoint = None
+            if not future.cancelled() and future.exception() is not None:
+                # Nothing is lost: the next checkpoint (or SQLite's own) copies the same pages.
+                log.warning("WAL checkpoint failed: %s", future.exception())
+
+        self._checkpoint = asyncio.get_running_loop().run_in_executor(self._executor, checkpoint)
+        self._checkpoint.add_done_callback(finished)
+
     def _settle(self, write: FastSettlement) -> bool:
-        connection = self._connect()
-        cursor = connection.cursor()
-        now = _bind(_TRANSACTIONS, {"created_at": write.now})["created_at"]
+        cursor = self._connect().cursor()
         cursor.execute("BEGIN IMMEDIATE")
+        return self._finish(cursor, write)
+
+    def _finish(self, cursor: sqlite3.Cursor, write: FastSettlement) -> bool:
+        """The statements and COMMIT, in the transaction `cursor` has begun; ROLLBACK unless all held."""
+        now = _bind(_TRANSACTIONS, {"created_at": write.now})["created_at"]
         try:
             if not self._steps(cursor, write, now):
                 cursor.execute("ROLLBACK")
@@ -217,6 +276,12 @@ class SqliteSettler:
         return True
 
     async def close(self) -> None:
+        if self._checkpoint is not None:
+            await asyncio.wait([self._checkpoint])
+        if self._inline is not None:
+            self._inline.close()
+            self._inline = None
+
         def shut() -> None:
             if self._connection is not None:
                 self._connection.close()

@@ -500,7 +500,7 @@ class SkillProxy:
             purse = self._purses.get((buyer_id, price.asset))
             if purse is not None:
                 purse.spend(skill_id, settled.cost_amount, settled.created_at)
-        return ExecuteResult(answer.value, UsageView.of(settled))
+        return ExecuteResult(answer.value, settled)
 
     @staticmethod
     def _release(counts: dict[Any, int], key: Any, amount: int) -> None:
@@ -582,7 +582,7 @@ class SkillProxy:
         listing: str,
         key: str,
         digest: str,
-    ) -> UsageRecordRow:
+    ) -> UsageView:
         if self._fast is not None:
             now = self._clock.now()
             planned = self._fast_write(caller, record, metering, licence, listing, key, digest, now)
@@ -592,7 +592,7 @@ class SkillProxy:
                     self._ledger.record_posted(posted)
                 if self._counter is not None:
                     self._counter.add(record["skill_id"], record["seller_id"], True)
-                return UsageRecordRow(**write.usage)
+                return UsageView.of_values(write.usage)
         async with self._db.transaction() as session:
             now = self._clock.now()
             if key:
@@ -625,7 +625,7 @@ class SkillProxy:
             await session.execute(insert(_USAGE), _columns(row))
         if self._counter is not None:
             self._counter.add(row.skill_id, row.seller_id, True)
-        return row
+        return UsageView.of(row)
 
     async def _record(self, record: dict[str, Any], *, success: bool) -> None:
         """Writes a call that was not settled (failed, timed out, or rejected after it succeeded)."""

@@ -10,7 +10,8 @@ dispatch leave no record (see infra/tables/proxy.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -82,6 +83,14 @@ class UsageView:
             transaction_id=row.transaction_id,
             created_at=row.created_at,
         )
+
+    @staticmethod
+    def of_values(values: Mapping[str, Any]) -> UsageView:
+        """From the usage_records row's values (as written), without building an ORM object."""
+        return UsageView(**{name: values[name] for name in _VIEW_FIELDS})
+
+
+_VIEW_FIELDS = tuple(field.name for field in fields(UsageView))
 
 
 class UsageRecords:
