@@ -16,6 +16,11 @@ BEGIN; UPDATE one balance row; INSERT one row; COMMIT as fast as it can. The rat
 transfers/s divided by baseline transactions/s at the same number of clients. With --repeat N
 the two alternate N times at each level and the medians are printed (useful on a shared machine).
 
+A third column shows what gRPC alone allows: the same clients against a bare grpc.aio server (no
+interceptor, no database) in a process of its own that answers every Transfer with the same
+TransferResponse, one a real transfer returned. Its ratio to the baseline is the ceiling for any
+Python gRPC server through this client on this machine; "of bare" is AgentOS / bare.
+
 Environment: AGENTOS_TEST_PG_URL (default postgresql://postgres@127.0.0.1:5432/postgres) and
 AGENTOS_TEST_REDIS_URL (default redis://127.0.0.1:6379/0), as for the tests.
 """
@@ -131,14 +136,15 @@ def bearer(key: str) -> tuple[tuple[str, str], ...]:
     return (("authorization", f"Bearer {key}"),)
 
 
-def prepare_agents(server: Server, pairs: int) -> list[tuple[str, str, str]]:
-    """(payer key, payer name, payee name) per client; payers funded and on the enterprise tier
-    (whose burst limit leaves room for one client's pace)."""
+def prepare_agents(server: Server, pairs: int) -> tuple[list[tuple[str, str, str]], bytes]:
+    """(payer key, payer name, payee name) per client, payers funded and on the enterprise tier
+    (whose burst limit leaves room for one client's pace); and a TransferResponse, serialised."""
     channel = grpc.insecure_channel(server.address)
     registry = registry_pb2_grpc.RegistryServiceStub(channel)
     payment = payment_pb2_grpc.PaymentServiceStub(channel)
     operator = bearer(server.operator_key)
     found = []
+    answer = b""
     for index in range(pairs):
         names = []
         keys = []
@@ -169,7 +175,7 @@ def prepare_agents(server: Server, pairs: int) -> list[tuple[str, str, str]]:
             metadata=operator,
         )
         # One transfer ahead of the measurement creates the payee's account (steady state).
-        payment.Transfer(
+        first = payment.Transfer(
             pb.TransferRequest(
                 recipient=names[1],
                 amount=common_pb2.Money(asset="USDC", amount=1),
@@ -178,8 +184,54 @@ def prepare_agents(server: Server, pairs: int) -> list[tuple[str, str, str]]:
             metadata=bearer(keys[0]),
         )
         found.append((keys[0], names[0], names[1]))
+        answer = first.SerializeToString()
     channel.close()
-    return found
+    return found, answer
+
+
+class BareServer:
+    """A grpc.aio server with no interceptor and no work that answers every Transfer with the same
+    response (parsed once, serialised per call like any response), in a process of its own."""
+
+    def __init__(self, response: bytes) -> None:
+        self.address = f"127.0.0.1:{free_port()}"
+        self._file = Path(f"/tmp/agentos-bench-bare-{secrets.token_hex(4)}.bin")
+        self._file.write_bytes(response)
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        port = self.address.rsplit(":", 1)[1]
+        self._process = subprocess.Popen([sys.executable, __file__, "--serve-bare", port, str(self._file)])
+        channel = grpc.insecure_channel(self.address)
+        grpc.channel_ready_future(channel).result(timeout=30)
+        channel.close()
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(timeout=15)
+        self._file.unlink(missing_ok=True)
+
+
+async def serve_bare(port: int, response: pb.TransferResponse) -> None:
+    async def transfer(request: pb.TransferRequest, context: Any) -> pb.TransferResponse:
+        return response
+
+    handler = grpc.method_handlers_generic_handler(
+        "agentos.payment.v1.PaymentService",
+        {
+            "Transfer": grpc.unary_unary_rpc_method_handler(
+                transfer,
+                request_deserializer=pb.TransferRequest.FromString,
+                response_serializer=pb.TransferResponse.SerializeToString,
+            )
+        },
+    )
+    server = grpc.aio.server()
+    server.add_generic_rpc_handlers((handler,))
+    server.add_insecure_port(f"127.0.0.1:{port}")
+    await server.start()
+    await server.wait_for_termination()
 
 
 async def transfers(address: str, agents: list[tuple[str, str, str]], clients: int, seconds: float) -> float:
@@ -281,26 +333,44 @@ def main() -> int:
         "--repeat", type=int, default=1, help="alternate the measurements N times; print medians"
     )
     parser.add_argument("--no-redis", action="store_true", help="run the admission gate in-process")
+    parser.add_argument("--serve-bare", nargs=2, metavar=("PORT", "RESPONSE_FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_bare:
+        port, response_file = args.serve_bare
+        asyncio.run(serve_bare(int(port), pb.TransferResponse.FromString(Path(response_file).read_bytes())))
+        return 0
     levels = [int(c) for c in args.clients.split(",")]
 
     server = Server(use_redis=not args.no_redis, processes=args.servers)
     server.start()
+    bare: BareServer | None = None
     try:
-        agents = prepare_agents(server, max(levels))
+        agents, answer = prepare_agents(server, max(levels))
+        bare = BareServer(answer)
+        bare.start()
         print(
             f"PostgreSQL {PG_URL.rsplit('@', 1)[-1]}, Redis {'on' if not args.no_redis else 'off'}, "
             f"{args.servers} server process(es), {os.cpu_count()} CPUs, {args.seconds:g} s per measurement"
         )
-        print(f"{'clients':>8} {'transfers/s':>12} {'baseline tx/s':>14} {'ratio':>7}")
+        print(
+            f"{'clients':>8} {'transfers/s':>12} {'baseline tx/s':>14} {'ratio':>7}"
+            f" {'bare gRPC/s':>12} {'bare/baseline':>14} {'of bare':>8}"
+        )
         for clients in levels:
-            rates, bases = [], []
+            rates, bases, bares = [], [], []
             for _ in range(args.repeat):
                 rates.append(asyncio.run(transfers(server.address, agents, clients, args.seconds)))
                 bases.append(asyncio.run(baseline(database_url(server.name), clients, args.seconds)))
-            rate, base = statistics.median(rates), statistics.median(bases)
-            print(f"{clients:>8} {rate:>12.0f} {base:>14.0f} {rate / base:>7.2f}", flush=True)
+                bares.append(asyncio.run(transfers(bare.address, agents, clients, args.seconds)))
+            rate, base, ceiling = statistics.median(rates), statistics.median(bases), statistics.median(bares)
+            print(
+                f"{clients:>8} {rate:>12.0f} {base:>14.0f} {rate / base:>7.2f}"
+                f" {ceiling:>12.0f} {ceiling / base:>14.2f} {rate / ceiling:>8.2f}",
+                flush=True,
+            )
     finally:
+        if bare is not None:
+            bare.stop()
         server.stop()
     return 0
 
