@@ -9,7 +9,9 @@ Inside the sandbox a script sees:
 nsswitch.conf written for the sandbox and copies of the few host files interpreters and the C
 library read (ETC_READ_ONLY), bound read-only as one mount. Binding each of those sixteen paths
 on its own cost about 2 ms of every sandbox's start; the price is that a change to them on the host
-(new CA certificates, say) reaches sandboxes when the server restarts.
+(new CA certificates, say) reaches sandboxes when the server restarts. The directory is removed
+when the backend goes away; one left by a process that was killed outright (its name carries the
+process id) is removed by the next backend to start on the machine.
 
 Fork bombs: RLIMIT_NPROC is applied *inside* the sandbox's user namespace (by prlimit, after bwrap
 created it). Since Linux 5.14 the kernel counts that limit per user namespace, so a run is held
@@ -296,9 +298,13 @@ def _system_mount_options() -> list[str]:
     return options
 
 
+_ETC_PREFIX = "agentos-sandbox-etc-"
+
+
 def _etc_directory(synthetic: Mapping[str, bytes]) -> Path:
     """The sandbox's /etc: the synthetic files and copies of the host's harmless ones."""
-    root = Path(tempfile.mkdtemp(prefix="agentos-sandbox-etc-"))
+    sweep_orphaned_etc_directories()
+    root = Path(tempfile.mkdtemp(prefix=f"{_ETC_PREFIX}{os.getpid()}-"))
     try:
         for source in (*ETC_READ_ONLY, *sorted(glob.glob("/etc/python3*"))):
             target = root / os.path.relpath(source, "/etc")
@@ -323,6 +329,32 @@ def _etc_directory(synthetic: Mapping[str, bytes]) -> Path:
         shutil.rmtree(root, ignore_errors=True)
         raise
     return root
+
+
+def sweep_orphaned_etc_directories(parent: str | None = None) -> list[Path]:
+    """Removes the /etc directories of backends whose process no longer exists (killed before
+    it could clean up), among those this user owns; returns what it removed. A process id that
+    was reused by now keeps its directory until the next sweep after that process ends."""
+    removed = []
+    for path in Path(parent or tempfile.gettempdir()).glob(f"{_ETC_PREFIX}*-*"):
+        owner = path.name.removeprefix(_ETC_PREFIX).split("-", 1)[0]
+        if not owner.isdigit() or int(owner) == os.getpid() or _process_exists(int(owner)):
+            continue
+        with contextlib.suppress(OSError):
+            if path.is_dir() and not path.is_symlink() and path.stat().st_uid == os.geteuid():
+                shutil.rmtree(path)
+                removed.append(path)
+    return removed
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _scratch_options(limits: SandboxLimits) -> list[str]:
