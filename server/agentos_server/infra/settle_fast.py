@@ -69,12 +69,13 @@ _TRANSACTIONS = table_of(LedgerTransactionRow)
 _CLAIMS = table_of(IdempotencyKeyRow)
 _LICENSES = table_of(LicenseRow)
 _EXHAUSTED = "exhausted"
-# Settlements on the loop's connection between two passive checkpoints of the WAL (about 40 pages
-# each: well under SQLite's automatic threshold of 1000).
-_CHECKPOINT_EVERY = 200
+_ACTIVE = "active"
+# Settlements on the loop's connection between two passive checkpoints of the WAL. A paid call's
+# settlement adds about eight pages to the WAL, so this stays well under SQLite's own threshold of
+# 1,000 pages.
+_CHECKPOINT_EVERY = 50
 
 log = logging.getLogger("agentos.settle")
-_ACTIVE = "active"
 
 
 @dataclass(frozen=True)
