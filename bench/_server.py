@@ -13,14 +13,43 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import grpc
+from google.protobuf.message import Message
 
 AGENTOS = str(Path(sys.executable).parent / "agentos")
 # AGENTOS_TIERS for a benchmark agent on the free tier: no burst or monthly call limit in the way.
 UNTHROTTLED = (
     '{"free": {"burst_per_second": 100000, "monthly_api_calls": 100000000, "monthly_credits": 1000000}}'
 )
+
+
+async def serve_constant(
+    port: int, service: str, method: str, request_type: type[Message], response: Message
+) -> None:
+    """A bare grpc.aio server, the benchmarks' baseline: no interceptor and no work, answering every
+    call of one unary method with the same response (parsed once, serialised per call like any
+    response)."""
+
+    async def answer(request: Message, context: Any) -> Message:
+        return response
+
+    handler = grpc.method_handlers_generic_handler(
+        service,
+        {
+            method: grpc.unary_unary_rpc_method_handler(
+                answer,
+                request_deserializer=request_type.FromString,
+                response_serializer=type(response).SerializeToString,
+            )
+        },
+    )
+    server = grpc.aio.server()
+    server.add_generic_rpc_handlers((handler,))
+    server.add_insecure_port(f"127.0.0.1:{port}")
+    await server.start()
+    await server.wait_for_termination()
 
 
 def free_port() -> int:

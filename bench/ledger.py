@@ -44,6 +44,7 @@ from typing import Any
 import grpc
 import psycopg
 import redis
+from _server import serve_constant
 
 from agentos.common.v1 import common_pb2
 from agentos.payment.v1 import payment_pb2 as pb
@@ -53,6 +54,7 @@ from agentos.registry.v1 import registry_pb2, registry_pb2_grpc
 PG_URL = os.environ.get("AGENTOS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("AGENTOS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 BIN = Path(sys.executable).parent
+SERVICE = "agentos.payment.v1.PaymentService"
 
 
 def free_port() -> int:
@@ -213,27 +215,6 @@ class BareServer:
         self._file.unlink(missing_ok=True)
 
 
-async def serve_bare(port: int, response: pb.TransferResponse) -> None:
-    async def transfer(request: pb.TransferRequest, context: Any) -> pb.TransferResponse:
-        return response
-
-    handler = grpc.method_handlers_generic_handler(
-        "agentos.payment.v1.PaymentService",
-        {
-            "Transfer": grpc.unary_unary_rpc_method_handler(
-                transfer,
-                request_deserializer=pb.TransferRequest.FromString,
-                response_serializer=pb.TransferResponse.SerializeToString,
-            )
-        },
-    )
-    server = grpc.aio.server()
-    server.add_generic_rpc_handlers((handler,))
-    server.add_insecure_port(f"127.0.0.1:{port}")
-    await server.start()
-    await server.wait_for_termination()
-
-
 async def transfers(address: str, agents: list[tuple[str, str, str]], clients: int, seconds: float) -> float:
     # A channel per client (use_local_subchannel_pool: no sharing of connections between them).
     channels = [
@@ -337,7 +318,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.serve_bare:
         port, response_file = args.serve_bare
-        asyncio.run(serve_bare(int(port), pb.TransferResponse.FromString(Path(response_file).read_bytes())))
+        response = pb.TransferResponse.FromString(Path(response_file).read_bytes())
+        asyncio.run(serve_constant(int(port), SERVICE, "Transfer", pb.TransferRequest, response))
         return 0
     levels = [int(c) for c in args.clients.split(",")]
 

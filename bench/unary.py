@@ -54,6 +54,7 @@ from typing import Any
 
 import grpc
 import psycopg
+from _server import serve_constant
 from sqlalchemy import insert, update
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -457,30 +458,6 @@ def start_bare(port: int, response: bytes, data_dir: str) -> subprocess.Popen[by
     return process
 
 
-async def serve_bare(port: int, response: pb.GetSkillResponse) -> None:
-    """A grpc.aio server with no interceptor and no work: it answers every GetSkill with the same
-    GetSkillResponse (parsed once, serialised per call like any response)."""
-
-    async def get_skill(request: pb.GetSkillRequest, context: Any) -> pb.GetSkillResponse:
-        return response
-
-    handler = grpc.method_handlers_generic_handler(
-        "agentos.registry.v1.RegistryService",
-        {
-            "GetSkill": grpc.unary_unary_rpc_method_handler(
-                get_skill,
-                request_deserializer=pb.GetSkillRequest.FromString,
-                response_serializer=pb.GetSkillResponse.SerializeToString,
-            )
-        },
-    )
-    server = grpc.aio.server()
-    server.add_generic_rpc_handlers((handler,))
-    server.add_insecure_port(f"127.0.0.1:{port}")
-    await server.start()
-    await server.wait_for_termination()
-
-
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -767,7 +744,15 @@ def main() -> int:
     args = parser.parse_args()
     if args.serve_bare:
         response = pb.GetSkillResponse.FromString(Path(args.serve_bare[1]).read_bytes())
-        asyncio.run(serve_bare(int(args.serve_bare[0]), response))
+        asyncio.run(
+            serve_constant(
+                int(args.serve_bare[0]),
+                "agentos.registry.v1.RegistryService",
+                "GetSkill",
+                pb.GetSkillRequest,
+                response,
+            )
+        )
         return 0
 
     def log(message: str) -> None:
