@@ -129,6 +129,15 @@ def parties(server: ServerHandle, op: AgentHandle, http: SkillHttpServer, pricin
     return seller, buyer, skill, bought
 
 
+def paying_buyer(server: ServerHandle, http: SkillHttpServer) -> tuple[AgentHandle, Any]:
+    """A funded buyer of a pay-per-call skill, after one call: the seller's account exists, so the
+    next calls can settle in one trip."""
+    op = create_operator(server)
+    _, buyer, skill, _ = parties(server, op, http, pay_per_call(PRICE))
+    execute(server, buyer, skill.name, "echo", {"text": "warm up the seller's account"})
+    return buyer, skill
+
+
 def test_a_paid_call_writes_the_same_rows_on_both_paths(
     settling: ServerHandle, http: SkillHttpServer
 ) -> None:
@@ -197,9 +206,7 @@ def test_a_unit_is_taken_alike_on_both_paths(settling: ServerHandle, http: Skill
 def test_a_budget_sends_the_charge_down_the_general_path(
     settling: ServerHandle, http: SkillHttpServer
 ) -> None:
-    op = create_operator(settling)
-    _, buyer, skill, _ = parties(settling, op, http, pay_per_call(PRICE))
-    execute(settling, buyer, skill.name, "echo", {"text": "warm up the seller's account"})
+    buyer, skill = paying_buyer(settling, http)
     settling.payment.CreateBudget(
         ppb.CreateBudgetRequest(
             parent=buyer.name,
@@ -219,9 +226,7 @@ def test_a_budget_sends_the_charge_down_the_general_path(
 def test_a_settlement_waits_for_the_write_lock_off_the_event_loop(
     settling: ServerHandle, http: SkillHttpServer
 ) -> None:
-    op = create_operator(settling)
-    _, buyer, skill, _ = parties(settling, op, http, pay_per_call(PRICE))
-    execute(settling, buyer, skill.name, "echo", {"text": "warm up the seller's account"})
+    buyer, skill = paying_buyer(settling, http)
     settler = settling.runtime.proxy.settler
     inline, waited = settler.inline, settler.waited
     execute(settling, buyer, skill.name, "echo", {"text": "lock free"})
