@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 
 from agentos.payment.v1 import payment_pb2 as ppb
 from agentos.registry.v1 import registry_pb2 as rpb
-from agentos_server.infra import settle_fast
+from agentos_server.infra import sqlite_driver
 from agentos_server.infra.tables.marketplace import LicenseRow
 from agentos_server.infra.tables.payment import IdempotencyKeyRow, LedgerEntryRow, LedgerTransactionRow
 from agentos_server.infra.tables.proxy import UsageRecordRow
@@ -261,17 +261,18 @@ def test_a_settlement_waits_for_the_write_lock_off_the_event_loop(
 def test_settlements_on_the_loop_leave_checkpoints_to_the_thread(
     settling: ServerHandle, http: SkillHttpServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(settle_fast, "_CHECKPOINT_EVERY", 3)
-    op = create_operator(settling)
-    _, buyer, skill, _ = parties(settling, op, http, pay_per_call(PRICE))
+    monkeypatch.setattr(sqlite_driver, "CHECKPOINT_EVERY", 3)
+    buyer, skill = paying_buyer(settling, http)
     settler = settling.runtime.proxy.settler
-    before = settler.checkpoints
+    checkpointer = settling.runtime.db.checkpointer
+    assert checkpointer is not None
+    inline, before = settler.inline, checkpointer.checkpoints
     for n in range(7):
         execute(settling, buyer, skill.name, "echo", {"text": f"call {n}"})
+    assert settler.inline >= inline + 7
     deadline = time.monotonic() + 10
-    while settler.checkpoints < before + 2 and time.monotonic() < deadline:
+    while checkpointer.checkpoints < before + 2 and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert settler.checkpoints >= before + 2
+    assert checkpointer.checkpoints >= before + 2
     # The loop's own connection never checkpoints: SQLite's automatic threshold is off on it.
-    inline = settler._connect_inline()
-    assert inline.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
+    assert settler._connect_inline().execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)

@@ -1,13 +1,18 @@
 """The one-trip SQLite driver (infra/sqlite_driver.py) answers as the stock aiosqlite adapter does.
 
 Every SQLite test of the server runs on it; these pin down the cursor properties the ORM and Core
-read after a statement, which a buffered cursor has to carry back from the database thread.
+read after a statement, which a buffered cursor has to carry back from the database thread, and
+how the writer works on the event loop: where its statements run, how it meets a write lock held
+elsewhere, and who checkpoints the WAL.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, text, update
@@ -75,3 +80,156 @@ async def _exercise(path: Path) -> None:
 
 def test_the_one_trip_cursor_carries_what_the_orm_reads(tmp_path: Path) -> None:
     asyncio.run(_exercise(tmp_path / "driver.db"))
+
+
+# --- the writer on the event loop -------------------------------------------------------------------
+
+
+def _record_threads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The threads the driver's statements (other than BEGIN) and commits run on, from now on."""
+    seen: list[int] = []
+    run = sqlite_driver._execute
+
+    def recording(connection: Any, operation: str, parameters: Any) -> Any:
+        if not operation.startswith("BEGIN"):
+            seen.append(threading.get_ident())
+        return run(connection, operation, parameters)
+
+    def committing(connection: Any, *arguments: Any) -> None:
+        seen.append(threading.get_ident())
+        commit(connection, *arguments)
+
+    commit = sqlite_driver._commit
+    monkeypatch.setattr(sqlite_driver, "_execute", recording)
+    monkeypatch.setattr(sqlite_driver, "_commit", committing)
+    return seen
+
+
+async def _with_notes(path: Path) -> Database:
+    db = Database(f"sqlite:///{path}")
+    async with db.transaction() as session:
+        await session.run_sync(lambda s: _METADATA.create_all(s.connection()))
+    return db
+
+
+def test_write_transactions_run_on_the_event_loop_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def scenario() -> None:
+        db = await _with_notes(tmp_path / "inline.db")
+        try:
+            seen = _record_threads(monkeypatch)
+            async with db.transaction() as session:
+                await session.execute(insert(_NOTES).values(title="inline"))
+                assert (await session.execute(select(_NOTES.c.title))).scalars().all() == ["inline"]
+            assert seen
+            assert set(seen) == {threading.get_ident()}
+            async with db.transaction() as session:
+                raw = await (await session.connection()).get_raw_connection()
+                pragmas = raw.dbapi_connection._connection._conn
+                # Never a wait for the lock on the loop, never a checkpoint there.
+                assert pragmas.execute("PRAGMA busy_timeout").fetchone() == (0,)
+                assert pragmas.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
+        finally:
+            await db.dispose()
+
+    asyncio.run(scenario())
+
+
+def test_a_write_waits_for_a_held_write_lock_off_the_event_loop(tmp_path: Path) -> None:
+    path = tmp_path / "locked.db"
+
+    async def scenario() -> None:
+        db = await _with_notes(path)
+        blocker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        try:
+            blocker.execute("BEGIN IMMEDIATE")
+
+            async def write() -> None:
+                async with db.transaction() as session:
+                    await session.execute(insert(_NOTES).values(title="after the lock"))
+
+            writing = asyncio.create_task(write())
+            # The loop keeps running other work while the write waits for the lock on the thread.
+            ticks = 0
+            for _ in range(20):
+                await asyncio.sleep(0.01)
+                ticks += 1
+            assert ticks == 20
+            assert not writing.done()
+            blocker.execute("ROLLBACK")
+            await asyncio.wait_for(writing, 10)
+            async with db.snapshot() as session:
+                titles = (await session.execute(select(_NOTES.c.title))).scalars().all()
+            assert titles == ["after the lock"]
+            # The connection is back to waiting for nothing on the loop.
+            async with db.transaction() as session:
+                raw = await (await session.connection()).get_raw_connection()
+                conn = raw.dbapi_connection._connection._conn
+                assert conn.execute("PRAGMA busy_timeout").fetchone() == (0,)
+        finally:
+            if blocker.in_transaction:
+                blocker.execute("ROLLBACK")
+            blocker.close()
+            await db.dispose()
+
+    asyncio.run(scenario())
+
+
+def test_commits_on_the_loop_leave_wal_checkpoints_to_a_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_driver, "CHECKPOINT_EVERY", 3)
+    threads: list[int] = []
+    checkpoint = sqlite_driver.WalCheckpointer._checkpoint
+
+    def recording(self: sqlite_driver.WalCheckpointer) -> None:
+        threads.append(threading.get_ident())
+        checkpoint(self)
+
+    monkeypatch.setattr(sqlite_driver.WalCheckpointer, "_checkpoint", recording)
+
+    async def scenario() -> None:
+        db = await _with_notes(tmp_path / "checkpoints.db")
+        try:
+            assert db.checkpointer is not None
+            for n in range(7):
+                async with db.transaction() as session:
+                    await session.execute(insert(_NOTES).values(title=f"note {n}"))
+                # A checkpoint runs while the loop goes on; let it finish before the next is due.
+                for _ in range(100):
+                    if db.checkpointer._running is None:
+                        break
+                    await asyncio.sleep(0.01)
+            assert db.checkpointer.checkpoints >= 2
+            assert threads
+            assert threading.get_ident() not in threads
+        finally:
+            await db.dispose()
+
+    asyncio.run(scenario())
+
+
+def test_an_offloaded_transaction_runs_its_statements_on_the_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def scenario() -> None:
+        db = await _with_notes(tmp_path / "offloaded.db")
+        try:
+            seen = _record_threads(monkeypatch)
+            async with db.offloaded_transaction() as session:
+                await session.execute(insert(_NOTES).values(title="purged later"))
+                await session.execute(_NOTES.delete())
+            assert seen
+            assert threading.get_ident() not in seen
+            seen.clear()
+            async with db.transaction() as session:
+                await session.execute(insert(_NOTES).values(title="inline again"))
+            assert set(seen) == {threading.get_ident()}
+            async with db.snapshot() as session:
+                titles = (await session.execute(select(_NOTES.c.title))).scalars().all()
+            assert titles == ["inline again"]
+        finally:
+            await db.dispose()
+
+    asyncio.run(scenario())

@@ -253,7 +253,8 @@ class Payments:
             if done < 200:
                 break
         cutoff = self._clock.now() - timedelta(hours=self._settings.idempotency_retention_hours)
-        async with self._db.transaction() as session:
+        # Possibly many rows: on SQLite not on the event loop's thread (infra/sqlite_driver).
+        async with self._db.offloaded_transaction() as session:
             await self.idempotency.prune(session, cutoff)
         if expired:
             log.info("expired holds", extra={"count": expired})

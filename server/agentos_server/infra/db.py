@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Integer, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
@@ -65,7 +65,9 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UtcDateTime, int: BigInteger, dict[str, Any]: JsonDocument}
 
 
-def _install_sqlite_pragmas(engine: AsyncEngine, begin_statement: str) -> None:
+def _install_sqlite_pragmas(
+    engine: AsyncEngine, begin_statement: str, *, checkpointer: sqlite_driver.WalCheckpointer | None = None
+) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event issue BEGIN itself instead of the driver's implicit one.
@@ -74,8 +76,10 @@ def _install_sqlite_pragmas(engine: AsyncEngine, begin_statement: str) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={sqlite_driver.LOCK_WAIT_MS}")
         cursor.close()
+        if checkpointer is not None:
+            dbapi_connection.run_inline(checkpointer)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
@@ -86,13 +90,23 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 20, echo: bool = False) -> None:
         self.url = url
         self.backend = make_url(url).get_backend_name()
+        # SQLite: the WAL checkpoints of the connections that write on the event loop.
+        self.checkpointer: sqlite_driver.WalCheckpointer | None = None
         if self.backend == "sqlite":
             engine_url = make_url(url).set(drivername=f"sqlite+{sqlite_driver.DRIVER}")
+            # The one writer connection runs its statements on the event loop (infra/sqlite_driver),
+            # so sqlite3 must let it be used outside aiosqlite's thread.
             self._writer = create_async_engine(
-                engine_url, pool_size=1, max_overflow=0, pool_timeout=120, echo=echo
+                engine_url,
+                pool_size=1,
+                max_overflow=0,
+                pool_timeout=120,
+                echo=echo,
+                connect_args={"check_same_thread": False},
             )
             self._reader = create_async_engine(engine_url, pool_size=4, max_overflow=4, echo=echo)
-            _install_sqlite_pragmas(self._writer, "BEGIN IMMEDIATE")
+            self.checkpointer = sqlite_driver.WalCheckpointer(make_url(url).database or "")
+            _install_sqlite_pragmas(self._writer, "BEGIN IMMEDIATE", checkpointer=self.checkpointer)
             _install_sqlite_pragmas(self._reader, "BEGIN")
         elif self.backend == "postgresql":
             self._writer = create_async_engine(
@@ -124,6 +138,26 @@ class Database:
             yield session
 
     @asynccontextmanager
+    async def offloaded_transaction(self) -> AsyncIterator[AsyncSession]:
+        """A transaction whose statements may run long (a purge of many rows): on SQLite they run
+        on the driver's thread rather than on the event loop. Elsewhere the same as transaction()."""
+        if not self.is_sqlite:
+            async with self.transaction() as session:
+                yield session
+            return
+        async with self._write_sessions() as session:
+            # Taking the connection begins the transaction; from there to COMMIT (which writes the
+            # WAL frames of everything changed) nothing runs on the loop's thread.
+            raw = (await (await session.connection()).get_raw_connection()).dbapi_connection
+            with cast(sqlite_driver.OneTripConnection, raw).offloaded():
+                try:
+                    yield session
+                    await session.commit()
+                except BaseException:
+                    await session.rollback()
+                    raise
+
+    @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[AsyncSession]:
         """A read-only view. Closing the session ends its transaction without expiring the rows it
         loaded, so they stay readable after the block."""
@@ -135,3 +169,5 @@ class Database:
         await self._writer.dispose()
         if self._reader is not self._writer:
             await self._reader.dispose()
+        if self.checkpointer is not None:
+            await self.checkpointer.close()

@@ -11,8 +11,9 @@ to aiosqlite's thread and back. This module writes the same rows in one go:
   hand-offs it would otherwise take cost about as much again (0.1 to 0.2 ms each on this kind of
   machine). When another writer holds the lock it goes to a thread of its own, which waits for the
   lock there, never on the loop. The loop's connection never checkpoints the WAL (a checkpoint
-  writes and syncs the database file): every `_CHECKPOINT_EVERY` settlements the thread runs a
-  passive checkpoint instead. SQLite serialises all of it with every other writer of the file.
+  writes and syncs the database file): it counts its commits with the database's WalCheckpointer
+  (infra/sqlite_driver), as the writer engine's connection does, which runs passive checkpoints on
+  a thread. SQLite serialises all of it with every other writer of the file.
 - PostgreSQL: one autocommitted statement of chained CTEs, each step running only if the one before
   it produced a row (as infra/ledger_pg.py does for a plain payment), ending with a division by the
   number of usage records written, so that a step that found nothing to do fails the statement and
@@ -30,7 +31,6 @@ precisely what went wrong. What succeeds here writes exactly the rows the genera
 from __future__ import annotations
 
 import asyncio
-import logging
 import sqlite3
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -60,6 +60,7 @@ from agentos_server.infra.pg_hot import (
     transaction_steps,
 )
 from agentos_server.infra.sql import table_of
+from agentos_server.infra.sqlite_driver import leave_checkpoints_to_a_thread
 from agentos_server.infra.tables.marketplace import LicenseRow
 from agentos_server.infra.tables.payment import IdempotencyKeyRow, LedgerTransactionRow
 from agentos_server.infra.tables.proxy import UsageRecordRow
@@ -70,12 +71,6 @@ _CLAIMS = table_of(IdempotencyKeyRow)
 _LICENSES = table_of(LicenseRow)
 _EXHAUSTED = "exhausted"
 _ACTIVE = "active"
-# Settlements on the loop's connection between two passive checkpoints of the WAL. A paid call's
-# settlement adds about eight pages to the WAL, so this stays well under SQLite's own threshold of
-# 1,000 pages.
-_CHECKPOINT_EVERY = 50
-
-log = logging.getLogger("agentos.settle")
 
 
 @dataclass(frozen=True)
@@ -140,13 +135,12 @@ class SqliteSettler:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agentos-settle")
         self._connection: sqlite3.Connection | None = None
         self._inline: sqlite3.Connection | None = None
-        self._since_checkpoint = 0
-        self._checkpoint: asyncio.Future[None] | None = None
+        assert db.checkpointer is not None
+        self._checkpointer = db.checkpointer
         self.written = 0
-        # Settlements run on the loop, settlements that waited for the lock, WAL checkpoints run.
+        # Settlements run on the loop, settlements that waited for the lock.
         self.inline = 0
         self.waited = 0
-        self.checkpoints = 0
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
@@ -156,7 +150,7 @@ class SqliteSettler:
     def _connect_inline(self) -> sqlite3.Connection:
         if self._inline is None:
             connection = self._open(busy_timeout_ms=0)
-            connection.execute("PRAGMA wal_autocheckpoint=0")
+            leave_checkpoints_to_a_thread(connection)
             self._inline = connection
         return self._inline
 
@@ -179,26 +173,9 @@ class SqliteSettler:
         else:
             self.inline += 1
             done = self._finish(cursor, write)
-            self._since_checkpoint += 1
-            if self._since_checkpoint >= _CHECKPOINT_EVERY and self._checkpoint is None:
-                self._since_checkpoint = 0
-                self._start_checkpoint()
+            self._checkpointer.committed()
         self.written += done
         return done
-
-    def _start_checkpoint(self) -> None:
-        def checkpoint() -> None:
-            self._connect().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-            self.checkpoints += 1
-
-        def finished(future: asyncio.Future[None]) -> None:
-            self._checkpoint = None
-            if not future.cancelled() and future.exception() is not None:
-                # Nothing is lost: the next checkpoint (or SQLite's own) copies the same pages.
-                log.warning("WAL checkpoint failed: %s", future.exception())
-
-        self._checkpoint = asyncio.get_running_loop().run_in_executor(self._executor, checkpoint)
-        self._checkpoint.add_done_callback(finished)
 
     def _settle(self, write: FastSettlement) -> bool:
         cursor = self._connect().cursor()
@@ -277,8 +254,6 @@ class SqliteSettler:
         return True
 
     async def close(self) -> None:
-        if self._checkpoint is not None:
-            await asyncio.wait([self._checkpoint])
         if self._inline is not None:
             self._inline.close()
             self._inline = None
