@@ -60,7 +60,7 @@ from agentos_server.infra.pg_hot import (
     transaction_steps,
 )
 from agentos_server.infra.sql import table_of
-from agentos_server.infra.sqlite_driver import leave_checkpoints_to_a_thread
+from agentos_server.infra.sqlite_driver import close_on_its_thread, leave_checkpoints_to_a_thread
 from agentos_server.infra.tables.marketplace import LicenseRow
 from agentos_server.infra.tables.payment import IdempotencyKeyRow, LedgerTransactionRow
 from agentos_server.infra.tables.proxy import UsageRecordRow
@@ -257,14 +257,8 @@ class SqliteSettler:
         if self._inline is not None:
             self._inline.close()
             self._inline = None
-
-        def shut() -> None:
-            if self._connection is not None:
-                self._connection.close()
-                self._connection = None
-
-        await asyncio.get_running_loop().run_in_executor(self._executor, shut)
-        self._executor.shutdown(wait=True)
+        connection, self._connection = self._connection, None
+        await close_on_its_thread(self._executor, connection)
 
 
 # --- PostgreSQL -----------------------------------------------------------------------------------------

@@ -161,14 +161,15 @@ class WalCheckpointer:
     async def close(self) -> None:
         if self._running is not None:
             await asyncio.wait([self._running])
+        connection, self._connection = self._connection, None
+        await close_on_its_thread(self._executor, connection)
 
-        def shut() -> None:
-            if self._connection is not None:
-                self._connection.close()
-                self._connection = None
 
-        await asyncio.get_running_loop().run_in_executor(self._executor, shut)
-        self._executor.shutdown(wait=True)
+async def close_on_its_thread(executor: ThreadPoolExecutor, connection: sqlite3.Connection | None) -> None:
+    """Closes a connection on the single thread of `executor` that used it, then stops the thread."""
+    if connection is not None:
+        await asyncio.get_running_loop().run_in_executor(executor, connection.close)
+    executor.shutdown(wait=True)
 
 
 def leave_checkpoints_to_a_thread(connection: sqlite3.Connection) -> None:
