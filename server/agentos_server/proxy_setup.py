@@ -134,6 +134,7 @@ class ProxyRuntime:
     relay: RedisChannelRelay | None
     counts: CallCounts
     settler: FastSettler
+    limiter: Limiter
 
     @classmethod
     async def open(
@@ -240,12 +241,14 @@ class ProxyRuntime:
             relay=relay,
             counts=counts,
             settler=settler,
+            limiter=limiter,
         )
 
     async def close(self) -> None:
         await self.hub.close_all()
         await self.counts.close()
         await self.settler.close()
+        await self.limiter.close()
         if self.relay is not None:
             await self.relay.aclose()
         await self.http.aclose()

@@ -266,6 +266,7 @@ class Payments:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
             self._sweeper = None
+        await self.gate.close()
         await close_redis(self._redis)
         self._redis = None
         await self.ledger.close()

@@ -7,10 +7,11 @@ exempt, so that an operator can always repair things. The month is the UTC calen
 burst limit is a token bucket holding `burst_per_second` tokens, refilled at that rate.
 A refused call fails RESOURCE_EXHAUSTED with RetryInfo: reason RATE_LIMITED (retry after the
 next token) or API_QUOTA_EXCEEDED (retry when the month ends). The counters live in Redis when
-AGENTOS_REDIS_URL is set (one Lua script per call, shared by every replica) and in process
-memory otherwise. Each agent's tier is cached for AGENTOS_TIER_CACHE_SECONDS. When Redis cannot be
-reached the gate lets calls in (and logs it, at most every 30 s): the quota is a business limit,
-and an outage of its bookkeeping should not take the whole API down with it.
+AGENTOS_REDIS_URL is set (one Lua script per call, or per lease of tokens for a busy agent, shared
+by every replica: infra/ratelimit.py) and in process memory otherwise. Each agent's tier is
+cached for AGENTOS_TIER_CACHE_SECONDS. When Redis cannot be reached the gate lets calls in (and
+logs it, at most every 30 s): the quota is a business limit, and an outage of its bookkeeping
+should not take the whole API down with it.
 """
 
 from __future__ import annotations
@@ -55,6 +56,9 @@ class ApiGate:
         # agent id -> (tier code, month it was read in, monotonic expiry)
         self._cache: dict[str, tuple[str, str, float]] = {}
         self._last_outage_log = 0.0
+
+    async def close(self) -> None:
+        await self._limiter.close()
 
     def forget(self, agent_id: str) -> None:
         self._cache.pop(agent_id, None)

@@ -3,13 +3,26 @@
 Each agent has a token bucket (capacity = rate = the tier's calls a second) and a counter of the
 calls admitted in the current UTC month. `hit` takes one token and counts one call, or neither:
 on Redis both happen in one Lua script, so replicas agree and nothing is counted twice.
+
+A busy key does not pay a Redis round trip per call. The Redis limiter takes tokens in advance
+("a lease"): the first call of a key takes one token, and each time a lease is used up within
+LEASE_MS the next one is twice as large, up to a tenth of a second's worth of the key's rate. Calls
+are then admitted from the lease in process memory. The leased tokens are taken from the shared
+bucket and counted in the month when they are taken, so no replica ever admits more than the
+bucket or the quota allows; what a lease costs is that a replica may hold tokens another replica
+could have used, for at most LEASE_MS. Tokens a lease did not use go back to the bucket and the
+month's counter when the lease ends (with the key's next trip, or within a second otherwise), and
+until then `used` leaves out this replica's unused tokens. Keys with a rate under 20 a second never
+lease more than the token the call needs, so a low limit is enforced exactly as without leases.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import math
+import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -21,6 +34,11 @@ from agentos_server.infra.redis import RedisKeys
 ALLOWED = 0
 BURST = 1
 QUOTA = 2
+
+# How long leased tokens may be held; a lease holds at most this long's worth of the key's rate.
+LEASE_MS = 100
+# How often unused tokens of leases that ended are handed back when their keys went quiet.
+_RETURN_EVERY_SECONDS = 1.0
 
 
 class LimiterUnavailable(RuntimeError):
@@ -42,12 +60,18 @@ class Limiter(Protocol):
 
     async def used(self, agent_id: str, month: str) -> int: ...
 
+    async def close(self) -> None: ...
 
-# KEYS[1] = month counter, KEYS[2] = bucket hash. ARGV = now_ms, rate, quota (-1: none), month_ttl.
+
+# KEYS[1] = month counter, KEYS[2] = bucket hash. ARGV = now_ms, rate, quota (-1: none), month_ttl,
+# tokens wanted (0: only give back), tokens given back (unused tokens of an ended lease).
+# Answers {0, tokens granted}, {1, ms until a token} or {2, 0} (the quota is used up).
 _LUA = """
 local now = tonumber(ARGV[1])
 local rate = tonumber(ARGV[2])
 local quota = tonumber(ARGV[3])
+local wanted = tonumber(ARGV[5])
+local returned = tonumber(ARGV[6])
 local bucket = redis.call('HMGET', KEYS[2], 't', 'ts')
 local tokens = tonumber(bucket[1])
 local stamp = tonumber(bucket[2])
@@ -59,30 +83,76 @@ if now > stamp then
   tokens = math.min(rate, tokens + (now - stamp) * rate / 1000.0)
   stamp = now
 end
+if returned > 0 then
+  tokens = math.min(rate, tokens + returned)
+  if redis.call('EXISTS', KEYS[1]) == 1 then
+    redis.call('DECRBY', KEYS[1], returned)
+  end
+end
+local function keep()
+  redis.call('HSET', KEYS[2], 't', tostring(tokens), 'ts', tostring(stamp))
+  redis.call('PEXPIRE', KEYS[2], math.ceil(2000 + 1000000.0 / rate))
+end
+if wanted == 0 then
+  keep()
+  return {0, 0}
+end
 if tokens < 1 then
+  if returned > 0 then
+    keep()
+  end
   return {1, math.ceil((1 - tokens) * 1000.0 / rate)}
 end
+local granted = math.min(wanted, math.floor(tokens))
 if quota >= 0 then
   local used = tonumber(redis.call('GET', KEYS[1]) or '0')
   if used >= quota then
+    if returned > 0 then
+      keep()
+    end
     return {2, 0}
   end
+  granted = math.min(granted, quota - used)
 end
-redis.call('HSET', KEYS[2], 't', tostring(tokens - 1), 'ts', tostring(stamp))
-redis.call('PEXPIRE', KEYS[2], math.ceil(2000 + 1000000.0 / rate))
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then
+tokens = tokens - granted
+keep()
+local count = redis.call('INCRBY', KEYS[1], granted)
+if count == granted then
   redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
 end
-return {0, count}
+return {0, granted}
 """
 
 
+@dataclass
+class _Lease:
+    """Tokens of one key taken from Redis in advance, for this replica's next calls."""
+
+    remaining: int
+    # A lease ends LEASE_MS after it began by the callers' clock (the now_ms they pass, which tests
+    # may move by hand) or by the machine's, whichever comes first.
+    ends_ms: int
+    ends_at: float
+    # How many tokens the lease took; the next one may take twice as many.
+    size: int
+    month: str
+    rate: int
+    quota: int | None
+    month_ttl: int
+
+    def live(self, now_ms: int, month: str, rate: int, quota: int | None) -> bool:
+        return (
+            now_ms < self.ends_ms
+            and time.monotonic() < self.ends_at
+            and (self.month, self.rate, self.quota) == (month, rate, quota)
+        )
+
+
 class RedisLimiter:
-    """The Lua script per call, pipelined: a call that finds no batch on its way to Redis sends its
-    own at once; calls that arrive while one is on its way wait and go together in the next, so a
-    busy server pays one round trip per batch of calls instead of one per call. Each call is still
-    its own atomic script run."""
+    """The Lua script per trip to Redis, pipelined: a call that finds no batch on its way to Redis
+    sends its own at once; calls that arrive while one is on its way wait and go together in the
+    next, so a busy server pays one round trip per batch of calls instead of one per call. Each call
+    is still its own atomic script run. Busy keys lease tokens (see the module's docstring)."""
 
     def __init__(self, client: aioredis.Redis, keys: RedisKeys) -> None:
         self._client = client
@@ -92,10 +162,66 @@ class RedisLimiter:
         # True while a batch is on its way to Redis (sent by a caller or by the drainer).
         self._sending = False
         self._drainer: asyncio.Task[None] | None = None
+        self._leases: dict[str, _Lease] = {}
+        self._returner: asyncio.Task[None] | None = None
 
     async def hit(
         self, agent_id: str, *, now_ms: int, rate: int, quota: int | None, month: str, month_ttl: int
     ) -> Decision:
+        largest = max(1, rate * LEASE_MS // 1000)
+        wanted = 1
+        returned = 0
+        lease = self._leases.get(agent_id)
+        if lease is not None:
+            if lease.live(now_ms, month, rate, quota):
+                if lease.remaining > 0:
+                    lease.remaining -= 1
+                    return Decision(ALLOWED)
+                # Used up in time: the key is busy, so the next lease is larger.
+                wanted = min(lease.size * 2, largest)
+            elif lease.month == month:
+                returned = lease.remaining
+            self._leases.pop(agent_id, None)
+        decision, granted = await self._take(
+            agent_id, now_ms, rate, quota, month, month_ttl, wanted=wanted, returned=returned
+        )
+        if decision.outcome != ALLOWED or largest == 1:
+            return decision
+        current = self._leases.get(agent_id)
+        if current is not None and current.live(now_ms, month, rate, quota):
+            # Another call of this key leased meanwhile: one lease holds both's tokens.
+            current.remaining += granted - 1
+            current.size = max(current.size, granted)
+        else:
+            if current is not None and current.remaining > 0:
+                self._leases.pop(agent_id)
+                await self._give_back(agent_id, current)
+            self._leases[agent_id] = _Lease(
+                granted - 1,
+                now_ms + LEASE_MS,
+                time.monotonic() + LEASE_MS / 1000,
+                granted,
+                month,
+                rate,
+                quota,
+                month_ttl,
+            )
+        if self._returner is None or self._returner.done():
+            self._returner = asyncio.ensure_future(self._return_unused())
+        return decision
+
+    async def _take(
+        self,
+        agent_id: str,
+        now_ms: int,
+        rate: int,
+        quota: int | None,
+        month: str,
+        month_ttl: int,
+        *,
+        wanted: int,
+        returned: int,
+    ) -> tuple[Decision, int]:
         arguments = [
             self._keys("calls", agent_id, month),
             self._keys("burst", agent_id),
@@ -103,6 +229,8 @@ class RedisLimiter:
             rate,
             -1 if quota is None else quota,
             month_ttl,
+            wanted,
+            returned,
         ]
         try:
             if self._sending:
@@ -119,8 +247,47 @@ class RedisLimiter:
         except (RedisError, OSError) as error:
             raise LimiterUnavailable(str(error)) from error
         if int(outcome) == BURST:
-            return Decision(BURST, int(value) / 1000)
-        return Decision(int(outcome))
+            return Decision(BURST, int(value) / 1000), 0
+        if int(outcome) == QUOTA:
+            return Decision(QUOTA), 0
+        return Decision(ALLOWED), int(value)
+
+    async def _return_unused(self) -> None:
+        """While leases are out, every second: give back what ended leases did not use, and forget
+        leases that ended. Runs only while there are leases, so an idle limiter has no task."""
+        while self._leases:
+            await asyncio.sleep(_RETURN_EVERY_SECONDS)
+            now = time.monotonic()
+            for key, lease in list(self._leases.items()):
+                if lease.ends_at <= now and self._leases.get(key) is lease:
+                    del self._leases[key]
+                    await self._give_back(key, lease)
+
+    async def _give_back(self, key: str, lease: _Lease) -> None:
+        if lease.remaining <= 0:
+            return
+        with contextlib.suppress(LimiterUnavailable):
+            await self._take(
+                key,
+                lease.ends_ms - LEASE_MS,
+                lease.rate,
+                lease.quota,
+                lease.month,
+                lease.month_ttl,
+                wanted=0,
+                returned=lease.remaining,
+            )
+
+    async def close(self) -> None:
+        """Gives every unused leased token back (so the month's counters are exact)."""
+        if self._returner is not None:
+            self._returner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._returner
+            self._returner = None
+        leases, self._leases = self._leases, {}
+        for key, lease in leases.items():
+            await self._give_back(key, lease)
 
     def _hand_over(self) -> None:
         """After a batch: the calls that queued behind it go next, or nobody is sending."""
@@ -164,7 +331,9 @@ class RedisLimiter:
 
     async def used(self, agent_id: str, month: str) -> int:
         value = await self._client.get(self._keys("calls", agent_id, month))
-        return int(value or 0)
+        lease = self._leases.get(agent_id)
+        unused = lease.remaining if lease is not None and lease.month == month else 0
+        return max(0, int(value or 0) - unused)
 
 
 class MemoryLimiter:
@@ -200,3 +369,6 @@ class MemoryLimiter:
 
     async def used(self, agent_id: str, month: str) -> int:
         return self._calls.get((agent_id, month), 0)
+
+    async def close(self) -> None:
+        return None
