@@ -195,7 +195,7 @@ class RedisLimiter:
         else:
             if current is not None and current.remaining > 0:
                 self._leases.pop(agent_id)
-                await self._give_back(agent_id, current)
+                await self._give_back([(agent_id, current)])
             self._leases[agent_id] = _Lease(
                 granted - 1,
                 now_ms + LEASE_MS,
@@ -258,25 +258,32 @@ class RedisLimiter:
         while self._leases:
             await asyncio.sleep(_RETURN_EVERY_SECONDS)
             now = time.monotonic()
-            for key, lease in list(self._leases.items()):
-                if lease.ends_at <= now and self._leases.get(key) is lease:
-                    del self._leases[key]
-                    await self._give_back(key, lease)
+            ended = [(key, lease) for key, lease in self._leases.items() if lease.ends_at <= now]
+            for key, _ in ended:
+                del self._leases[key]
+            await self._give_back(ended)
 
-    async def _give_back(self, key: str, lease: _Lease) -> None:
-        if lease.remaining <= 0:
-            return
-        with contextlib.suppress(LimiterUnavailable):
-            await self._take(
-                key,
+    async def _give_back(self, leases: list[tuple[str, _Lease]]) -> None:
+        """Unused tokens back to the bucket and out of the month's count, in one trip."""
+        batch = [
+            [
+                self._keys("calls", key, lease.month),
+                self._keys("burst", key),
                 lease.ends_ms - LEASE_MS,
                 lease.rate,
-                lease.quota,
-                lease.month,
+                -1 if lease.quota is None else lease.quota,
                 lease.month_ttl,
-                wanted=0,
-                returned=lease.remaining,
-            )
+                0,
+                lease.remaining,
+            ]
+            for key, lease in leases
+            if lease.remaining > 0
+        ]
+        if batch:
+            # Lost tokens only make the bucket stricter and the count higher for a while: not worth
+            # failing a call or a shutdown for.
+            with contextlib.suppress(RedisError, OSError):
+                await self._run(batch)
 
     async def close(self) -> None:
         """Gives every unused leased token back (so the month's counters are exact)."""
@@ -286,8 +293,7 @@ class RedisLimiter:
                 await self._returner
             self._returner = None
         leases, self._leases = self._leases, {}
-        for key, lease in leases.items():
-            await self._give_back(key, lease)
+        await self._give_back(list(leases.items()))
 
     def _hand_over(self) -> None:
         """After a batch: the calls that queued behind it go next, or nobody is sending."""
