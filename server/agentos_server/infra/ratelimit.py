@@ -210,6 +210,29 @@ class RedisLimiter:
             self._returner = asyncio.ensure_future(self._return_unused())
         return decision
 
+    def _arguments(
+        self,
+        key: str,
+        now_ms: int,
+        rate: int,
+        quota: int | None,
+        month: str,
+        month_ttl: int,
+        wanted: int,
+        returned: int,
+    ) -> list[Any]:
+        """The script's keys and arguments, in the order _LUA reads them."""
+        return [
+            self._keys("calls", key, month),
+            self._keys("burst", key),
+            now_ms,
+            rate,
+            -1 if quota is None else quota,
+            month_ttl,
+            wanted,
+            returned,
+        ]
+
     async def _take(
         self,
         agent_id: str,
@@ -222,16 +245,7 @@ class RedisLimiter:
         wanted: int,
         returned: int,
     ) -> tuple[Decision, int]:
-        arguments = [
-            self._keys("calls", agent_id, month),
-            self._keys("burst", agent_id),
-            now_ms,
-            rate,
-            -1 if quota is None else quota,
-            month_ttl,
-            wanted,
-            returned,
-        ]
+        arguments = self._arguments(agent_id, now_ms, rate, quota, month, month_ttl, wanted, returned)
         try:
             if self._sending:
                 future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -266,16 +280,16 @@ class RedisLimiter:
     async def _give_back(self, leases: list[tuple[str, _Lease]]) -> None:
         """Unused tokens back to the bucket and out of the month's count, in one trip."""
         batch = [
-            [
-                self._keys("calls", key, lease.month),
-                self._keys("burst", key),
+            self._arguments(
+                key,
                 lease.ends_ms - LEASE_MS,
                 lease.rate,
-                -1 if lease.quota is None else lease.quota,
+                lease.quota,
+                lease.month,
                 lease.month_ttl,
-                0,
-                lease.remaining,
-            ]
+                wanted=0,
+                returned=lease.remaining,
+            )
             for key, lease in leases
             if lease.remaining > 0
         ]
